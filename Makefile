@@ -1,0 +1,65 @@
+# heifip -- set-up, build, demo and tests.  `make demo` and `make test` work on a fresh Debian
+# machine: they install the Debian packages they need (apt-get, as root or with sudo) and create
+# their own virtual environment in .venv.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEBS := libpcap-dev libstb-dev libdeflate-dev zlib1g-dev
+TEST_DEBS := tshark wireshark-common
+CC ?= gcc
+CFLAGS_CORE := -std=c11 -Wall -Wextra -Wno-missing-field-initializers -Icsrc -I/usr/include/stb
+CORE_SRC := $(filter-out csrc/module.c,$(wildcard csrc/*.c))
+CTESTS := $(patsubst tests/c/%.c,build/ctest/%,$(wildcard tests/c/test_*.c))
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+.PHONY: all deps venv build demo test ctest pytest sanitize oracle clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+test-deps: deps
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+$(VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "numpy>=2" setuptools wheel pytest pillow
+	touch $@
+
+venv: $(VENV)/.stamp
+
+build: deps venv
+	$(PIP) install -q --no-build-isolation -e .
+
+demo: build
+	$(PY) -m heifip.demo
+
+ctest: deps $(CTESTS)
+	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
+
+build/ctest/%: tests/c/%.c $(CORE_SRC) $(wildcard csrc/*.h) tests/c/check.h
+	@mkdir -p build/ctest
+	$(CC) $(CFLAGS_CORE) -O1 -g -DHF_ALLOC_TESTING -DHF_DEBUG $(SAN) -o $@ $< $(CORE_SRC) -lpcap -ldeflate -lz -lm
+
+pytest: build
+	$(PY) -m pytest -q
+
+test: test-deps build ctest
+	$(PY) -m pytest -q
+
+# The reference implementation (heifip 1.1.1 + scapy 2.5.0) in a venv of its own, outside the
+# repository (it has the same import name as this package).
+oracle:
+	$(PYTHON) tests/parity/oracle.py --ensure-venv
+
+clean:
+	rm -rf build $(VENV) *.egg-info heifip/*.so
