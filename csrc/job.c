@@ -1,0 +1,169 @@
+/*
+ * job.c -- reader -> dissect -> preprocess for one source (see job.h).
+ */
+#include "job.h"
+
+#include "dissect.h"
+#include "reader.h"
+
+void hf_packet_list_init(hf_packet_list *list)
+{
+    hf_buf empty = HF_BUF_INIT;
+    list->bytes = empty;
+    list->keys = empty;
+    list->offsets = NULL;
+    list->key_offsets = NULL;
+    list->timestamps_ns = NULL;
+    list->record_indices = NULL;
+    list->count = 0;
+    list->capacity = 0;
+}
+
+void hf_packet_list_free(hf_packet_list *list)
+{
+    hf_buf_free(&list->bytes);
+    hf_buf_free(&list->keys);
+    hf_free(list->offsets);
+    hf_free(list->key_offsets);
+    hf_free(list->timestamps_ns);
+    hf_free(list->record_indices);
+    hf_packet_list_init(list);
+}
+
+/* Make room for one more packet in the per-packet arrays. */
+static hf_status reserve_entry(hf_packet_list *list, int with_keys)
+{
+    if (list->offsets == NULL) {
+        /* offsets[0] must exist before the first append */
+        list->offsets = hf_calloc(1, sizeof *list->offsets);
+        if (list->offsets == NULL) return HF_NOMEM;
+    }
+    if (with_keys && list->key_offsets == NULL) {
+        list->key_offsets = hf_calloc(list->capacity + 1, sizeof *list->key_offsets);
+        if (list->key_offsets == NULL) return HF_NOMEM;
+    }
+    if (list->count < list->capacity) return HF_OK;
+    size_t capacity = list->capacity ? list->capacity * 2 : 64, bytes;
+    if (capacity < list->capacity || hf_size_mul(capacity + 1, sizeof(size_t), &bytes))
+        return HF_NOMEM;
+    size_t *offsets = hf_realloc(list->offsets, bytes);
+    if (offsets == NULL) return HF_NOMEM;
+    list->offsets = offsets;
+    if (list->key_offsets != NULL) {
+        size_t *key_offsets = hf_realloc(list->key_offsets, bytes);
+        if (key_offsets == NULL) return HF_NOMEM;
+        list->key_offsets = key_offsets;
+    }
+    int64_t *timestamps = hf_realloc(list->timestamps_ns, capacity * sizeof(int64_t));
+    if (timestamps == NULL) return HF_NOMEM;
+    list->timestamps_ns = timestamps;
+    uint64_t *indices = hf_realloc(list->record_indices, capacity * sizeof(uint64_t));
+    if (indices == NULL) return HF_NOMEM;
+    list->record_indices = indices;
+    list->capacity = capacity;
+    return HF_OK;
+}
+
+hf_status hf_packet_list_append(hf_packet_list *list, const uint8_t *data, size_t length,
+                                int64_t timestamp_ns, uint64_t record_index)
+{
+    hf_status status = reserve_entry(list, 0);
+    if (status != HF_OK) return status;
+    status = hf_buf_append(&list->bytes, data, length);
+    if (status != HF_OK) return status;
+    list->timestamps_ns[list->count] = timestamp_ns;
+    list->record_indices[list->count] = record_index;
+    list->offsets[list->count + 1] = list->bytes.length;
+    list->count++;
+    return HF_OK;
+}
+
+/* Dissect, preprocess and append one frame. */
+static hf_status process_one(const uint8_t *data, size_t length, uint32_t linktype,
+                             int64_t timestamp_ns, uint64_t index,
+                             const hf_job_config *config, hf_packet_list *out, hf_error *error)
+{
+    hf_status status = reserve_entry(out, config->collect_keys);
+    if (status != HF_OK) return hf_error_set(error, status, (int64_t)index, -1, "out of memory");
+    hf_dissection dissection;
+    status = hf_dissect_packet(data, length, linktype, &dissection);
+    if (status != HF_OK)
+        return hf_error_set(error, status, (int64_t)index, -1, "dissection failed");
+    hf_address_map addresses;
+    hf_address_map_begin(&addresses, &config->anonymizer, index, data, length);
+    size_t before = out->bytes.length;
+    status = hf_preprocess_packet(data, length, &dissection, config->mode, &addresses,
+                                  &out->bytes, error);
+    if (status != HF_OK) {
+        out->bytes.length = before;
+        return status;
+    }
+    if (config->collect_keys) {
+        status = hf_preprocess_dedup_key(data, length, &dissection, &out->keys);
+        if (status != HF_OK) {
+            out->bytes.length = before;
+            return hf_error_set(error, status, (int64_t)index, -1, "out of memory");
+        }
+        out->key_offsets[out->count + 1] = out->keys.length;
+    }
+    out->timestamps_ns[out->count] = timestamp_ns;
+    out->record_indices[out->count] = index;
+    out->offsets[out->count + 1] = out->bytes.length;
+    out->count++;
+    return HF_OK;
+}
+
+static hf_status read_all(hf_reader *reader, const hf_job_config *config, hf_packet_list *out,
+                          hf_error *damage, hf_error *error)
+{
+    hf_status status = HF_OK;
+    for (uint64_t n = 0; config->packet_limit == 0 || n < config->packet_limit; n++) {
+        hf_record record;
+        status = hf_reader_next(reader, &record, error);
+        if (status == HF_EOF) { status = HF_OK; break; }
+        if (status != HF_OK) break;
+        status = process_one(record.data, record.caplen, record.linktype, record.timestamp_ns,
+                             record.index, config, out, error);
+        if (status != HF_OK) break;
+    }
+    if (damage != NULL) {
+        const hf_error *seen = hf_reader_damage(reader);
+        if (seen != NULL) *damage = *seen; else hf_error_clear(damage);
+    }
+    return status;
+}
+
+hf_status hf_job_read_file(const char *path, const hf_job_config *config, hf_packet_list *out,
+                           hf_error *damage, hf_error *error)
+{
+    if (damage) hf_error_clear(damage);
+    hf_reader *reader = NULL;
+    hf_status status = hf_reader_open_path(path, &reader, error);
+    if (status != HF_OK) return status;
+    status = read_all(reader, config, out, damage, error);
+    hf_reader_free(reader);
+    return status;
+}
+
+hf_status hf_job_read_memory(const uint8_t *data, size_t length, const hf_job_config *config,
+                             hf_packet_list *out, hf_error *damage, hf_error *error)
+{
+    if (damage) hf_error_clear(damage);
+    hf_reader *reader = NULL;
+    hf_status status = hf_reader_open_memory(data, length, &reader, error);
+    if (status != HF_OK) return status;
+    status = read_all(reader, config, out, damage, error);
+    hf_reader_free(reader);
+    return status;
+}
+
+hf_status hf_job_process_frames(const hf_frame *frames, size_t n, const hf_job_config *config,
+                                hf_packet_list *out, hf_error *error)
+{
+    for (size_t i = 0; i < n; i++) {
+        hf_status status = process_one(frames[i].data, frames[i].length, frames[i].linktype, 0,
+                                       (uint64_t)i, config, out, error);
+        if (status != HF_OK) return status;
+    }
+    return HF_OK;
+}

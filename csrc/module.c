@@ -1,0 +1,770 @@
+/*
+ * module.c -- the binding heifip._core: converts between Python and the C core, nothing else.
+ *
+ * Every entry point follows one shape (style.md §7, "GIL release"): parse arguments and acquire
+ * buffers with the GIL held -> release the GIL -> run the whole C job (job.h, render.h, png.h) ->
+ * re-acquire -> build results or raise.  The core never calls Python; its hf_status/hf_error
+ * become exceptions here (raise_core_error), naming the file and the reason.
+ *
+ * Types:
+ *   PacketList -- owns an hf_packet_list (the per-packet byte strings of one source).
+ * Functions: read_file, read_memory, process_frames, render, render_packets, encode_png,
+ *   write_png, probe.  Stubs with signatures: heifip/_core.pyi.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#define PY_ARRAY_UNIQUE_SYMBOL heifip_ARRAY_API
+#include <numpy/arrayobject.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "job.h"
+#include "png.h"
+#include "reader.h"
+#include "render.h"
+
+#ifndef HF_PNG_DEFAULT_FILTER
+#define HF_PNG_DEFAULT_FILTER 0
+#endif
+
+/* Exception classes from heifip.errors, looked up once at import (module state). */
+typedef struct module_state {
+    PyObject *capture_format_error;  /* heifip.errors.CaptureFormatError */
+    PyObject *image_parameter_error; /* heifip.errors.ImageParameterError */
+    PyObject *heifip_error;          /* heifip.errors.HeifipError */
+    PyTypeObject *packet_list_type;
+} module_state;
+
+static module_state *state_of(PyObject *module) { return (module_state *)PyModule_GetState(module); }
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Errors */
+
+/* Raise the Python exception for a core failure.  `path` (may be NULL) names the file. */
+static void raise_core_error(PyObject *module, hf_status status, const hf_error *error,
+                             PyObject *path)
+{
+    module_state *st = state_of(module);
+    const char *reason = error && error->reason[0] ? error->reason : hf_status_name(status);
+    switch (status) {
+    case HF_NOMEM:
+        PyErr_NoMemory();
+        return;
+    case HF_NOTFOUND:
+    case HF_IO: {
+        int err = error && error->os_errno ? error->os_errno : (status == HF_NOTFOUND ? ENOENT : EIO);
+        PyObject *exc_type = status == HF_NOTFOUND ? PyExc_FileNotFoundError : PyExc_OSError;
+        PyObject *args = path ? Py_BuildValue("(isO)", err, strerror(err), path)
+                              : Py_BuildValue("(is)", err, reason);
+        if (args != NULL) {
+            PyErr_SetObject(exc_type, args);
+            Py_DECREF(args);
+        }
+        return;
+    }
+    case HF_FORMAT:
+    case HF_UNSUPPORTED:
+        if (path) PyErr_Format(st->capture_format_error, "%S: %s", path, reason);
+        else PyErr_SetString(st->capture_format_error, reason);
+        return;
+    case HF_ARGUMENT:
+    case HF_LIMIT:
+        PyErr_SetString(st->image_parameter_error, reason);
+        return;
+    case HF_INTERRUPTED:
+        PyErr_SetNone(PyExc_KeyboardInterrupt);
+        return;
+    default:
+        if (path) PyErr_Format(st->heifip_error, "%S: %s (%s)", path, reason, hf_status_name(status));
+        else PyErr_Format(st->heifip_error, "%s (%s)", reason, hf_status_name(status));
+        return;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* PacketList */
+
+typedef struct {
+    PyObject_HEAD
+    hf_packet_list list;   /* owned */
+    PyObject *damage;      /* owned: None, or (record_index, byte_offset, reason) */
+} PacketList;
+
+static void PacketList_dealloc(PacketList *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    hf_packet_list_free(&self->list);
+    Py_CLEAR(self->damage);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PacketList *packet_list_new(PyObject *module)
+{
+    PyTypeObject *type = state_of(module)->packet_list_type;
+    PacketList *self = (PacketList *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    hf_packet_list_init(&self->list);
+    self->damage = Py_NewRef(Py_None);
+    return self;
+}
+
+static Py_ssize_t PacketList_length(PacketList *self) { return (Py_ssize_t)self->list.count; }
+
+static PyObject *PacketList_item(PacketList *self, Py_ssize_t i)
+{
+    if (i < 0 || (size_t)i >= self->list.count) {
+        PyErr_SetString(PyExc_IndexError, "packet index out of range");
+        return NULL;
+    }
+    return PyBytes_FromStringAndSize((const char *)hf_packet_list_data(&self->list, (size_t)i),
+                                     (Py_ssize_t)hf_packet_list_length(&self->list, (size_t)i));
+}
+
+static PyObject *PacketList_key(PacketList *self, PyObject *arg)
+{
+    Py_ssize_t i = PyLong_AsSsize_t(arg);
+    if (i == -1 && PyErr_Occurred()) return NULL;
+    if (self->list.key_offsets == NULL) {
+        PyErr_SetString(PyExc_ValueError, "this packet list was read without keys");
+        return NULL;
+    }
+    if (i < 0 || (size_t)i >= self->list.count) {
+        PyErr_SetString(PyExc_IndexError, "packet index out of range");
+        return NULL;
+    }
+    size_t start = self->list.key_offsets[i], end = self->list.key_offsets[i + 1];
+    return PyBytes_FromStringAndSize((const char *)self->list.keys.data + start,
+                                     (Py_ssize_t)(end - start));
+}
+
+static PyObject *PacketList_record_index(PacketList *self, PyObject *arg)
+{
+    Py_ssize_t i = PyLong_AsSsize_t(arg);
+    if (i == -1 && PyErr_Occurred()) return NULL;
+    if (i < 0 || (size_t)i >= self->list.count) {
+        PyErr_SetString(PyExc_IndexError, "packet index out of range");
+        return NULL;
+    }
+    return PyLong_FromUnsignedLongLong(self->list.record_indices[i]);
+}
+
+/* Copy packets[i] for i in `indices` (a sequence of ints) into a new list (keys dropped). */
+static PyObject *PacketList_select(PacketList *self, PyObject *indices)
+{
+    PyObject *module = PyType_GetModule(Py_TYPE(self));
+    if (module == NULL) return NULL;
+    PyObject *seq = PySequence_Fast(indices, "indices must be a sequence of ints");
+    if (seq == NULL) return NULL;
+    PacketList *out = packet_list_new(module);
+    if (out == NULL) { Py_DECREF(seq); return NULL; }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        Py_ssize_t i = PyLong_AsSsize_t(PySequence_Fast_GET_ITEM(seq, k));
+        if (i == -1 && PyErr_Occurred()) goto fail;
+        if (i < 0 || (size_t)i >= self->list.count) {
+            PyErr_SetString(PyExc_IndexError, "packet index out of range");
+            goto fail;
+        }
+        hf_status status = hf_packet_list_append(&out->list, hf_packet_list_data(&self->list, i),
+                                                 hf_packet_list_length(&self->list, i),
+                                                 self->list.timestamps_ns[i],
+                                                 self->list.record_indices[i]);
+        if (status != HF_OK) { PyErr_NoMemory(); goto fail; }
+    }
+    Py_DECREF(seq);
+    return (PyObject *)out;
+fail:
+    Py_DECREF(seq);
+    Py_DECREF(out);
+    return NULL;
+}
+
+static PyObject *PacketList_get_damage(PacketList *self, void *closure)
+{
+    (void)closure;
+    return Py_NewRef(self->damage);
+}
+
+static PyObject *PacketList_get_has_keys(PacketList *self, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(self->list.key_offsets != NULL);
+}
+
+static PyMethodDef PacketList_methods[] = {
+    {"key", (PyCFunction)PacketList_key, METH_O, "key(i) -> bytes: de-duplication key of packet i"},
+    {"record_index", (PyCFunction)PacketList_record_index, METH_O,
+     "record_index(i) -> int: record number of packet i in its source"},
+    {"select", (PyCFunction)PacketList_select, METH_O,
+     "select(indices) -> PacketList: a new list with the given packets, in the given order"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef PacketList_getset[] = {
+    {"damage", (getter)PacketList_get_damage, NULL,
+     "None, or (record_index, byte_offset, reason) of the damage that ended the read", NULL},
+    {"has_keys", (getter)PacketList_get_has_keys, NULL, "whether key(i) is available", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot PacketList_slots[] = {
+    {Py_tp_dealloc, PacketList_dealloc},
+    {Py_tp_methods, PacketList_methods},
+    {Py_tp_getset, PacketList_getset},
+    {Py_sq_length, PacketList_length},
+    {Py_sq_item, PacketList_item},
+    {Py_tp_doc, "The per-packet byte strings of one source (heifip 1.1.1's raw(fip.packet))."},
+    {0, NULL},
+};
+
+static PyType_Spec PacketList_spec = {
+    .name = "heifip._core.PacketList",
+    .basicsize = sizeof(PacketList),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = PacketList_slots,
+};
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Reading */
+
+static int make_config(int mode, int anonymize, unsigned long long seed,
+                       unsigned long long limit, int collect_keys, hf_job_config *config)
+{
+    if (mode != HF_PREPROCESS_NONE && mode != HF_PREPROCESS_HEADER) {
+        PyErr_Format(PyExc_ValueError, "unknown preprocessing mode %d", mode);
+        return -1;
+    }
+    if (anonymize < HF_ANONYMIZE_RANDOM || anonymize > HF_ANONYMIZE_KEEP) {
+        PyErr_Format(PyExc_ValueError, "unknown anonymize mode %d", anonymize);
+        return -1;
+    }
+    config->mode = (hf_preprocess_mode)mode;
+    hf_anonymizer_init(&config->anonymizer, (hf_anonymize_mode)anonymize, (uint64_t)seed);
+    config->packet_limit = limit;
+    config->collect_keys = collect_keys;
+    return 0;
+}
+
+/* Attach the reader's damage report to the list as a tuple. */
+static int set_damage(PacketList *list, const hf_error *damage)
+{
+    if (damage->status == HF_OK) return 0;
+    PyObject *t = Py_BuildValue("(LLs)", (long long)damage->record_index,
+                                (long long)damage->byte_offset, damage->reason);
+    if (t == NULL) return -1;
+    Py_SETREF(list->damage, t);
+    return 0;
+}
+
+static PyObject *read_file(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"path", "mode", "anonymize", "seed", "limit", "collect_keys", NULL};
+    PyObject *path = NULL;
+    int mode = 0, anonymize = 0, collect_keys = 0;
+    unsigned long long seed = 0, limit = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|iiKKp", keywords, PyUnicode_FSConverter,
+                                     &path, &mode, &anonymize, &seed, &limit, &collect_keys))
+        return NULL;
+    PyObject *result = NULL, *display = NULL;
+    hf_job_config config;
+    if (make_config(mode, anonymize, seed, limit, collect_keys, &config) < 0) goto done;
+    PacketList *list = packet_list_new(module);
+    if (list == NULL) goto done;
+    hf_error error, damage;
+    hf_error_clear(&error);
+    hf_status status;
+    const char *c_path = PyBytes_AS_STRING(path);
+    Py_BEGIN_ALLOW_THREADS
+    status = hf_job_read_file(c_path, &config, &list->list, &damage, &error);
+    Py_END_ALLOW_THREADS
+    if (status != HF_OK) {
+        display = PyUnicode_DecodeFSDefault(c_path);
+        if (display != NULL) raise_core_error(module, status, &error, display);
+        Py_DECREF(list);
+        goto done;
+    }
+    if (set_damage(list, &damage) < 0) { Py_DECREF(list); goto done; }
+    result = (PyObject *)list;
+done:
+    Py_XDECREF(display);
+    Py_XDECREF(path);
+    return result;
+}
+
+static PyObject *read_memory(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"data", "mode", "anonymize", "seed", "limit", "collect_keys", NULL};
+    Py_buffer data = {0};
+    int mode = 0, anonymize = 0, collect_keys = 0;
+    unsigned long long seed = 0, limit = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*|iiKKp", keywords, &data, &mode, &anonymize,
+                                     &seed, &limit, &collect_keys))
+        return NULL;
+    PyObject *result = NULL;
+    hf_job_config config;
+    if (make_config(mode, anonymize, seed, limit, collect_keys, &config) < 0) goto done;
+    PacketList *list = packet_list_new(module);
+    if (list == NULL) goto done;
+    hf_error error, damage;
+    hf_error_clear(&error);
+    hf_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = hf_job_read_memory(data.buf, (size_t)data.len, &config, &list->list, &damage, &error);
+    Py_END_ALLOW_THREADS
+    if (status != HF_OK) {
+        raise_core_error(module, status, &error, NULL);
+        Py_DECREF(list);
+        goto done;
+    }
+    if (set_damage(list, &damage) < 0) { Py_DECREF(list); goto done; }
+    result = (PyObject *)list;
+done:
+    PyBuffer_Release(&data);
+    return result;
+}
+
+/* frames: a sequence of (bytes-like, linktype) */
+static PyObject *process_frames(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"frames", "mode", "anonymize", "seed", "collect_keys", NULL};
+    PyObject *frames_obj;
+    int mode = 0, anonymize = 0, collect_keys = 0;
+    unsigned long long seed = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|iiKp", keywords, &frames_obj, &mode,
+                                     &anonymize, &seed, &collect_keys))
+        return NULL;
+    hf_job_config config;
+    if (make_config(mode, anonymize, seed, 0, collect_keys, &config) < 0) return NULL;
+    PyObject *seq = PySequence_Fast(frames_obj, "frames must be a sequence of (bytes, linktype)");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), acquired = 0;
+    PyObject *result = NULL;
+    PacketList *list = NULL;
+    Py_buffer *buffers = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Py_buffer));
+    hf_frame *frames = PyMem_Calloc(n ? (size_t)n : 1, sizeof(hf_frame));
+    if (buffers == NULL || frames == NULL) { PyErr_NoMemory(); goto done; }
+    for (; acquired < n; acquired++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, acquired);
+        unsigned int linktype;
+        if (!PyTuple_Check(item) ||
+            !PyArg_ParseTuple(item, "y*I", &buffers[acquired], &linktype)) {
+            if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_TypeError)) {
+                PyErr_Clear();
+                PyErr_Format(PyExc_TypeError,
+                             "frame %zd: expected a (bytes, linktype) tuple", acquired);
+            }
+            goto done;
+        }
+        frames[acquired].data = buffers[acquired].buf;
+        frames[acquired].length = (size_t)buffers[acquired].len;
+        frames[acquired].linktype = linktype;
+    }
+    list = packet_list_new(module);
+    if (list == NULL) goto done;
+    hf_error error;
+    hf_error_clear(&error);
+    hf_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = hf_job_process_frames(frames, (size_t)n, &config, &list->list, &error);
+    Py_END_ALLOW_THREADS
+    if (status != HF_OK) {
+        raise_core_error(module, status, &error, NULL);
+        goto done;
+    }
+    result = (PyObject *)list;
+    list = NULL;
+done:
+    if (buffers != NULL)
+        for (Py_ssize_t i = 0; i < acquired; i++) PyBuffer_Release(&buffers[i]);
+    PyMem_Free(buffers);
+    PyMem_Free(frames);
+    Py_XDECREF(list);
+    Py_DECREF(seq);
+    return result;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Rendering */
+
+static int parse_image_params(int kind, long long dim, long long fill, int auto_dim, int append,
+                              long long cols, hf_image_params *params)
+{
+    if (kind < HF_IMAGE_PACKET || kind > HF_IMAGE_MARKOV_FLOW) {
+        PyErr_Format(PyExc_ValueError, "unknown image kind %d", kind);
+        return -1;
+    }
+    params->kind = (hf_image_kind)kind;
+    params->dim = dim;
+    params->fill = fill;
+    params->auto_dim = auto_dim;
+    params->append = append;
+    params->cols = cols;
+    return 0;
+}
+
+static int numpy_type(hf_pixel_type type)
+{
+    switch (type) {
+    case HF_PIXEL_FLOAT64: return NPY_FLOAT64;
+    case HF_PIXEL_INT64: return NPY_INT64;
+    case HF_PIXEL_UINT8: break;
+    }
+    return NPY_UINT8;
+}
+
+/* One image to render: its packets and its array (allocated with the GIL, filled without). */
+typedef struct pending_image {
+    const hf_packet_view *packets;
+    size_t n_packets;
+    hf_image_shape shape;
+    PyArrayObject *array;   /* owned by the result list */
+} pending_image;
+
+/* 1.1.1's verify() (reference-semantics.md §4.3): both bounds inclusive, max 0 = none. */
+static int passes_verify(const hf_image_shape *shape, long long min_dim, long long max_dim)
+{
+    if ((long long)shape->rows < min_dim || (long long)shape->cols < min_dim) return 0;
+    if (max_dim != 0 && ((long long)shape->rows > max_dim || (long long)shape->cols > max_dim))
+        return 0;
+    return 1;
+}
+
+/* render(packets, kind, dim, fill, auto_dim, append, cols, min_dim, max_dim, min_packets,
+ *        max_packets) -> list of arrays: 1.1.1's FIPExtractor.__create_matrix (§4.2). */
+static PyObject *render(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"packets", "kind", "dim", "fill", "auto_dim", "append", "cols",
+                               "min_dim", "max_dim", "min_packets", "max_packets", NULL};
+    PyObject *packets_obj;
+    int kind, auto_dim = 0, append = 0;
+    long long dim = 8, fill = 0, cols = 4, min_dim = 0, max_dim = 0, min_packets = 0,
+              max_packets = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!i|LLppLLLLL", keywords,
+                                     state_of(module)->packet_list_type, &packets_obj, &kind,
+                                     &dim, &fill, &auto_dim, &append, &cols, &min_dim, &max_dim,
+                                     &min_packets, &max_packets))
+        return NULL;
+    hf_image_params params;
+    if (parse_image_params(kind, dim, fill, auto_dim, append, cols, &params) < 0) return NULL;
+    PacketList *source = (PacketList *)packets_obj;
+    size_t n = source->list.count;
+    int per_packet = kind == HF_IMAGE_PACKET || kind == HF_IMAGE_MARKOV_PACKET;
+    PyObject *result = PyList_New(0);
+    if (result == NULL) return NULL;
+    if (!per_packet) {
+        /* §4.2: no image for an empty flow or one shorter than min_packets_per_flow */
+        if (n == 0 || (long long)n < min_packets) return result;
+        if (max_packets > 0 && (long long)n > max_packets) n = (size_t)max_packets;
+    }
+    hf_packet_view *views = PyMem_Calloc(n ? n : 1, sizeof *views);
+    pending_image *pending = PyMem_Calloc(n ? n : 1, sizeof *pending);
+    size_t n_pending = 0;
+    hf_error error;
+    hf_error_clear(&error);
+    hf_status status = HF_OK;
+    if (views == NULL || pending == NULL) { PyErr_NoMemory(); goto fail; }
+    for (size_t i = 0; i < n; i++) {
+        views[i].data = hf_packet_list_data(&source->list, i);
+        views[i].length = hf_packet_list_length(&source->list, i);
+    }
+    size_t n_images = per_packet ? n : 1;
+    for (size_t k = 0; k < n_images; k++) {
+        pending_image *p = &pending[n_pending];
+        p->packets = per_packet ? &views[k] : views;
+        p->n_packets = per_packet ? 1 : n;
+        status = hf_render_shape(&params, p->packets, p->n_packets, &p->shape, &error);
+        if (status != HF_OK) goto core_fail;
+        if (!passes_verify(&p->shape, min_dim, max_dim)) continue;
+        npy_intp dims[2] = {(npy_intp)p->shape.rows, (npy_intp)p->shape.cols};
+        p->array = (PyArrayObject *)PyArray_SimpleNew(2, dims, numpy_type(p->shape.pixel_type));
+        if (p->array == NULL) goto fail;
+        if (PyList_Append(result, (PyObject *)p->array) < 0) { Py_DECREF(p->array); goto fail; }
+        Py_DECREF(p->array);  /* the list holds it now */
+        n_pending++;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t k = 0; k < n_pending && status == HF_OK; k++)
+        status = hf_render_image(&params, pending[k].packets, pending[k].n_packets,
+                                 &pending[k].shape, PyArray_DATA(pending[k].array), &error);
+    Py_END_ALLOW_THREADS
+    if (status != HF_OK) goto core_fail;
+    PyMem_Free(views);
+    PyMem_Free(pending);
+    return result;
+core_fail:
+    raise_core_error(module, status, &error, NULL);
+fail:
+    PyMem_Free(views);
+    PyMem_Free(pending);
+    Py_DECREF(result);
+    return NULL;
+}
+
+/* render_packets(list_of_bytes, kind, dim, fill, auto_dim, append, cols) -> one array, for the
+ * image classes used directly (PacketImage(packet, ...).matrix). */
+static PyObject *render_packets(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"packets", "kind", "dim", "fill", "auto_dim", "append", "cols", NULL};
+    PyObject *packets_obj;
+    int kind, auto_dim = 0, append = 0;
+    long long dim = 8, fill = 0, cols = 4;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Oi|LLppL", keywords, &packets_obj, &kind,
+                                     &dim, &fill, &auto_dim, &append, &cols))
+        return NULL;
+    hf_image_params params;
+    if (parse_image_params(kind, dim, fill, auto_dim, append, cols, &params) < 0) return NULL;
+    PyObject *seq = PySequence_Fast(packets_obj, "packets must be a sequence of bytes");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), acquired = 0;
+    PyObject *result = NULL;
+    PyArrayObject *array = NULL;
+    Py_buffer *buffers = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Py_buffer));
+    hf_packet_view *views = PyMem_Calloc(n ? (size_t)n : 1, sizeof(hf_packet_view));
+    if (buffers == NULL || views == NULL) { PyErr_NoMemory(); goto done; }
+    for (; acquired < n; acquired++) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, acquired), &buffers[acquired],
+                               PyBUF_SIMPLE) < 0)
+            goto done;
+        views[acquired].data = buffers[acquired].buf;
+        views[acquired].length = (size_t)buffers[acquired].len;
+    }
+    hf_error error;
+    hf_error_clear(&error);
+    hf_image_shape shape;
+    hf_status status = hf_render_shape(&params, views, (size_t)n, &shape, &error);
+    if (status != HF_OK) { raise_core_error(module, status, &error, NULL); goto done; }
+    npy_intp dims[2] = {(npy_intp)shape.rows, (npy_intp)shape.cols};
+    array = (PyArrayObject *)PyArray_SimpleNew(2, dims, numpy_type(shape.pixel_type));
+    if (array == NULL) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    status = hf_render_image(&params, views, (size_t)n, &shape, PyArray_DATA(array), &error);
+    Py_END_ALLOW_THREADS
+    if (status != HF_OK) { raise_core_error(module, status, &error, NULL); goto done; }
+    result = (PyObject *)array;
+    array = NULL;
+done:
+    if (buffers != NULL)
+        for (Py_ssize_t i = 0; i < acquired; i++) PyBuffer_Release(&buffers[i]);
+    PyMem_Free(buffers);
+    PyMem_Free(views);
+    Py_XDECREF(array);
+    Py_DECREF(seq);
+    return result;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* PNG */
+
+/* A C-contiguous 2-D uint8 view of `obj` (a new reference), or NULL with TypeError. */
+static PyArrayObject *as_gray8(PyObject *obj)
+{
+    PyArrayObject *array = (PyArrayObject *)PyArray_FROMANY(obj, NPY_UINT8, 2, 2,
+                                                            NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED);
+    return array;
+}
+
+static hf_status encode_array(PyArrayObject *array, const hf_png_options *options, hf_buf *out,
+                              hf_error *error)
+{
+    npy_intp *dims = PyArray_DIMS(array);
+    hf_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = hf_png_encode_gray8(PyArray_DATA(array), (size_t)dims[1], (size_t)dims[0],
+                                 (size_t)dims[1], options, out, error);
+    Py_END_ALLOW_THREADS
+    return status;
+}
+
+static PyObject *encode_png(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"image", "level", "filter", NULL};
+    PyObject *image;
+    hf_png_options options = {HF_PNG_DEFAULT_LEVEL, HF_PNG_DEFAULT_FILTER};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|ii", keywords, &image, &options.level,
+                                     &options.filter))
+        return NULL;
+    PyArrayObject *array = as_gray8(image);
+    if (array == NULL) return NULL;
+    hf_buf png = HF_BUF_INIT;
+    hf_error error;
+    hf_error_clear(&error);
+    hf_status status = encode_array(array, &options, &png, &error);
+    Py_DECREF(array);
+    PyObject *result = NULL;
+    if (status != HF_OK) raise_core_error(module, status, &error, NULL);
+    else result = PyBytes_FromStringAndSize((const char *)png.data, (Py_ssize_t)png.length);
+    hf_buf_free(&png);
+    return result;
+}
+
+/* write_png(path, image, level, filter): encode and write atomically (temp file + rename). */
+static PyObject *write_png(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"path", "image", "level", "filter", NULL};
+    PyObject *path = NULL, *image;
+    hf_png_options options = {HF_PNG_DEFAULT_LEVEL, HF_PNG_DEFAULT_FILTER};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&O|ii", keywords, PyUnicode_FSConverter,
+                                     &path, &image, &options.level, &options.filter))
+        return NULL;
+    PyObject *result = NULL;
+    PyArrayObject *array = as_gray8(image);
+    if (array == NULL) { Py_DECREF(path); return NULL; }
+    hf_buf png = HF_BUF_INIT;
+    hf_error error;
+    hf_error_clear(&error);
+    const char *c_path = PyBytes_AS_STRING(path);
+    hf_status status = encode_array(array, &options, &png, &error);
+    if (status == HF_OK) {
+        Py_BEGIN_ALLOW_THREADS
+        status = hf_png_write_file_atomic(c_path, png.data, png.length, &error);
+        Py_END_ALLOW_THREADS
+    }
+    if (status != HF_OK) {
+        PyObject *display = PyUnicode_DecodeFSDefault(c_path);
+        if (display != NULL) {
+            raise_core_error(module, status, &error, display);
+            Py_DECREF(display);
+        }
+    } else {
+        result = Py_NewRef(Py_None);
+    }
+    hf_buf_free(&png);
+    Py_DECREF(array);
+    Py_DECREF(path);
+    return result;
+}
+
+/* probe(path) -> "pcap" | "pcapng"; raises for missing files and non-captures. */
+static PyObject *probe(PyObject *module, PyObject *arg)
+{
+    PyObject *path = NULL;
+    if (!PyUnicode_FSConverter(arg, &path)) return NULL;
+    hf_capture_format format = 0;
+    hf_error error;
+    hf_error_clear(&error);
+    hf_status status;
+    const char *c_path = PyBytes_AS_STRING(path);
+    Py_BEGIN_ALLOW_THREADS
+    status = hf_reader_probe_path(c_path, &format, &error);
+    Py_END_ALLOW_THREADS
+    PyObject *result = NULL;
+    if (status != HF_OK) {
+        PyObject *display = PyUnicode_DecodeFSDefault(c_path);
+        if (display != NULL) {
+            raise_core_error(module, status, &error, display);
+            Py_DECREF(display);
+        }
+    } else {
+        result = PyUnicode_FromString(format == HF_CAPTURE_PCAPNG ? "pcapng" : "pcap");
+    }
+    Py_DECREF(path);
+    return result;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Module */
+
+static PyMethodDef module_methods[] = {
+    {"read_file", (PyCFunction)(void (*)(void))read_file, METH_VARARGS | METH_KEYWORDS,
+     "read_file(path, mode=0, anonymize=0, seed=0, limit=0, collect_keys=False) -> PacketList"},
+    {"read_memory", (PyCFunction)(void (*)(void))read_memory, METH_VARARGS | METH_KEYWORDS,
+     "read_memory(data, mode=0, anonymize=0, seed=0, limit=0, collect_keys=False) -> PacketList"},
+    {"process_frames", (PyCFunction)(void (*)(void))process_frames, METH_VARARGS | METH_KEYWORDS,
+     "process_frames(frames, mode=0, anonymize=0, seed=0, collect_keys=False) -> PacketList"},
+    {"render", (PyCFunction)(void (*)(void))render, METH_VARARGS | METH_KEYWORDS,
+     "render(packets, kind, dim, fill, auto_dim, append, cols, min_dim, max_dim, min_packets, "
+     "max_packets) -> list of arrays"},
+    {"render_packets", (PyCFunction)(void (*)(void))render_packets, METH_VARARGS | METH_KEYWORDS,
+     "render_packets(packets, kind, dim, fill, auto_dim, append, cols) -> array"},
+    {"encode_png", (PyCFunction)(void (*)(void))encode_png, METH_VARARGS | METH_KEYWORDS,
+     "encode_png(image, level, filter) -> bytes"},
+    {"write_png", (PyCFunction)(void (*)(void))write_png, METH_VARARGS | METH_KEYWORDS,
+     "write_png(path, image, level, filter) -> None (atomic)"},
+    {"probe", (PyCFunction)probe, METH_O, "probe(path) -> 'pcap' | 'pcapng'"},
+    {NULL, NULL, 0, NULL},
+};
+
+static int add_int(PyObject *module, const char *name, long value)
+{
+    return PyModule_AddIntConstant(module, name, value);
+}
+
+static int module_exec(PyObject *module)
+{
+    module_state *st = state_of(module);
+    PyObject *errors = PyImport_ImportModule("heifip.errors");
+    if (errors == NULL) return -1;
+    st->capture_format_error = PyObject_GetAttrString(errors, "CaptureFormatError");
+    st->image_parameter_error = PyObject_GetAttrString(errors, "ImageParameterError");
+    st->heifip_error = PyObject_GetAttrString(errors, "HeifipError");
+    Py_DECREF(errors);
+    if (!st->capture_format_error || !st->image_parameter_error || !st->heifip_error) return -1;
+    st->packet_list_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &PacketList_spec, NULL);
+    if (st->packet_list_type == NULL) return -1;
+    if (PyModule_AddObjectRef(module, "PacketList", (PyObject *)st->packet_list_type) < 0)
+        return -1;
+    if (add_int(module, "PREPROCESS_NONE", HF_PREPROCESS_NONE) < 0 ||
+        add_int(module, "PREPROCESS_HEADER", HF_PREPROCESS_HEADER) < 0 ||
+        add_int(module, "ANONYMIZE_RANDOM", HF_ANONYMIZE_RANDOM) < 0 ||
+        add_int(module, "ANONYMIZE_CONSISTENT", HF_ANONYMIZE_CONSISTENT) < 0 ||
+        add_int(module, "ANONYMIZE_ZERO", HF_ANONYMIZE_ZERO) < 0 ||
+        add_int(module, "ANONYMIZE_KEEP", HF_ANONYMIZE_KEEP) < 0 ||
+        add_int(module, "IMAGE_PACKET", HF_IMAGE_PACKET) < 0 ||
+        add_int(module, "IMAGE_FLOW", HF_IMAGE_FLOW) < 0 ||
+        add_int(module, "IMAGE_FLOW_TILED_FIXED", HF_IMAGE_FLOW_TILED_FIXED) < 0 ||
+        add_int(module, "IMAGE_FLOW_TILED_AUTO", HF_IMAGE_FLOW_TILED_AUTO) < 0 ||
+        add_int(module, "IMAGE_MARKOV_PACKET", HF_IMAGE_MARKOV_PACKET) < 0 ||
+        add_int(module, "IMAGE_MARKOV_FLOW", HF_IMAGE_MARKOV_FLOW) < 0 ||
+        add_int(module, "PNG_DEFAULT_LEVEL", HF_PNG_DEFAULT_LEVEL) < 0 ||
+        add_int(module, "PNG_DEFAULT_FILTER", HF_PNG_DEFAULT_FILTER) < 0)
+        return -1;
+    return 0;
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    module_state *st = state_of(module);
+    Py_VISIT(st->capture_format_error);
+    Py_VISIT(st->image_parameter_error);
+    Py_VISIT(st->heifip_error);
+    Py_VISIT(st->packet_list_type);
+    return 0;
+}
+
+static int module_clear(PyObject *module)
+{
+    module_state *st = state_of(module);
+    Py_CLEAR(st->capture_format_error);
+    Py_CLEAR(st->image_parameter_error);
+    Py_CLEAR(st->heifip_error);
+    Py_CLEAR(st->packet_list_type);
+    return 0;
+}
+
+static void module_free(void *module) { module_clear((PyObject *)module); }
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "heifip._core",
+    .m_doc = "heifip's C core: read, dissect, preprocess, render and PNG-encode network captures.",
+    .m_size = sizeof(module_state),
+    .m_methods = module_methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
+};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    import_array();
+    return PyModuleDef_Init(&module_def);
+}

@@ -1,0 +1,548 @@
+"""The ``fip`` command line: heifip 1.1.1's commands and flags on argparse (no click).
+
+``fip extract <command> -r IN -w OUT [options]`` turns every capture under IN into images under OUT,
+as heifip 1.1.1's ``fip`` does (reference-semantics.md §5), minus its failures (§7.1 P28-P34):
+
+* all six commands work: ``flow-tiled-auto`` honours ``--auto-dim`` (P32), both Markov commands save
+  8-bit PNGs (P30) and ``markov-packet`` makes per-packet matrices (P33);
+* per-packet commands keep every image under a unique name instead of the last one (P28);
+* captures are recognised by content (pcap, pcapng, gzip-compressed), not by a ``*.pcap`` name (P34);
+* output paths are relative to the input folder (P29: 1.1.1 removes every occurrence of the input
+  string); a single file given as ``-r`` is converted too (1.1.1 yields nothing);
+* a failing file is reported and the run goes on; the exit status says whether everything was
+  converted; nothing hangs (P31) and Ctrl-C stops cleanly.
+
+Python stays thin here (docs/style.md §7): this module parses arguments, walks folders, schedules
+files on threads and reports.  Reading, rendering and PNG writing are ``heifip.FIPExtractor`` and
+``heifip.save_png`` calls, whose C work releases the GIL, so ``-t N`` runs N files at once.  Every
+image is written to a temporary name and renamed (by the writer), so an interrupted run never
+leaves a half-written PNG.  The user documentation is docs/cli.md.
+
+Exit status: 0 every input converted, 1 some inputs failed (listed on stderr), 2 usage error,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import warnings
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+# Result states of one input file.
+CONVERTED = "converted"
+COMPLETE = "complete"        # outputs of an earlier run found, skipped (no --overwrite)
+NOT_CAPTURE = "not-capture"  # found by the folder walk, content is no capture: skipped
+FAILED = "failed"
+CANCELLED = "cancelled"      # not started or not finished because of Ctrl-C
+
+OUTPUT_SUFFIX = "_processed.png"  # 1.1.1's save_image suffix (P28)
+INDEX_FORMAT = "{:05d}"           # per-packet image index in output names
+
+
+# --------------------------------------------------------------------------------------------
+# Argument table
+# --------------------------------------------------------------------------------------------
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+_positive_int.__name__ = "positive integer"
+_non_negative_int.__name__ = "non-negative integer"
+
+
+def _opt(*flags, **kwargs):
+    return (flags, kwargs)
+
+
+# Options of every extract command, in 1.1.1's order (cli.py:33-125), then our additions.
+_EXTRACT_OPTIONS = [
+    _opt("-w", "--write", dest="output_dir", required=True, metavar="PATH",
+         help="output folder; the input tree is mirrored below it"),
+    _opt("-r", "--read", dest="input_dir", required=True, metavar="PATH",
+         help="a capture file, or a folder walked recursively (captures recognised by content)"),
+    _opt("-t", "--threads", dest="num_threads", type=_positive_int, default=4, metavar="N",
+         help="files converted in parallel (default: 4)"),
+    _opt("--preprocess", dest="preprocessing_type", type=str.upper, choices=("NONE", "HEADER"),
+         default="NONE", help="NONE, or HEADER to replace headers by heifip's reduced layers "
+         "(case-insensitive; default: NONE)"),
+    _opt("--min-im-dim", "--min_im_dim", dest="min_image_dim", type=int, default=0, metavar="N",
+         help="drop images with a side shorter than N, 0 = no minimum (default: 0)"),
+    _opt("--max-im-dim", "--max_im_dim", dest="max_image_dim", type=int, default=0, metavar="N",
+         help="drop images with a side longer than N, 0 = no maximum (default: 0)"),
+    _opt("--remove-duplicates", dest="remove_duplicates", action="store_true",
+         help="accepted for compatibility; has no effect, as in heifip 1.1.1"),
+]
+
+# 1.1.1's "flow options" are offered by every command (also those that ignore them, P34).
+_FLOW_OPTIONS = [
+    _opt("--min-packets", dest="min_packets_per_flow", type=int, default=0, metavar="N",
+         help="flows with fewer packets make no image, 0 = no minimum (default: 0)"),
+    _opt("--max-packets", dest="max_packets_per_flow", type=int, default=0, metavar="N",
+         help="use at most the first N packets of a flow, 0 = all (default: 0)"),
+]
+
+# Where issue 4's flow selection goes (--split session|flow|file, --filter BPF): options added
+# here reach _Settings.extractor_kwargs / image_kwargs through the parsed namespace.
+_SELECTION_OPTIONS: list = []
+
+# Our additions, valid for every command.
+_RUN_OPTIONS = [
+    _opt("--anonymize", dest="anonymize", type=str.lower,
+         choices=("random", "consistent", "zero", "keep"), default="random",
+         help="addresses written into the images: random per packet as 1.1.1 (default), "
+         "consistent pseudonyms, zero, or keep the originals"),
+    _opt("--seed", dest="seed", type=int, default=None, metavar="N",
+         help="seed of the random and consistent address choices (default: unpredictable)"),
+    _opt("--packet-limit", dest="packet_limit", type=_non_negative_int, default=64, metavar="N",
+         help="records read per file, 0 = whole file (default: 64, heifip 1.1.1's fixed cap)"),
+    _opt("--overwrite", dest="overwrite", action="store_true",
+         help="convert again files whose images exist from an earlier run (default: skip them)"),
+    _opt("-q", "--quiet", dest="quiet", action="store_true",
+         help="no banners, progress bar, skip notes or summary; failures are still listed"),
+]
+
+_DIM = _opt("--dim", dest="dim", type=int, default=8, metavar="N",
+            help="image (or tile) side (default: 8)")
+_FILL = _opt("--fill", dest="fill", type=int, default=0, metavar="N",
+             help="byte value filling the rest of an image (wraps modulo 256; default: 0)")
+_AUTO_DIM = _opt("--auto-dim", dest="auto_dim", action="store_true",
+                 help="choose the image side from the packet length(s)")
+_APPEND = _opt("--append", dest="append", action="store_true",
+               help="append all packets into one square image instead of one row per packet")
+_COLS = _opt("--cols", dest="cols", type=int, default=4, metavar="N",
+             help="tiles per row (default: 4)")
+
+# command -> (image class name, image option table, positional image arguments, per packet, help)
+# The positional arguments are 1.1.1's (reference-semantics.md §4.1); per-packet commands make one
+# image per packet, flow commands one per file.
+COMMANDS = {
+    "packet": ("PacketImage", [_DIM, _FILL, _AUTO_DIM], ("dim", "fill", "auto_dim"), True,
+               "one image per packet"),
+    "flow": ("FlowImage", [_DIM, _FILL, _APPEND], ("dim", "fill", "append"), False,
+             "one image per file, one row per packet (or all appended)"),
+    "flow-tiled-fixed": ("FlowImageTiledFixed", [_DIM, _FILL, _COLS], ("dim", "fill", "cols"), False,
+                         "one image per file: packet tiles in a cols x cols grid"),
+    "flow-tiled-auto": ("FlowImageTiledAuto", [_DIM, _FILL, _AUTO_DIM], ("dim", "fill", "auto_dim"),
+                        False, "one image per file: packet tiles, grid sized by the packet count"),
+    "markov-flow": ("MarkovTransitionMatrixFlow", [_COLS], ("cols",), False,
+                    "one Markov transition matrix image per file (tiles of packets)"),
+    "markov-packet": ("MarkovTransitionMatrixPacket", [], (), True,
+                      "one Markov transition matrix image per packet"),
+}
+
+
+def _version():
+    import heifip
+    return getattr(heifip, "__version__", "unknown")
+
+
+def build_parser(prog="fip"):
+    """The argparse parser of ``fip`` (exposed for docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description="heifip: network captures to images for deep learning.")
+    parser.add_argument("--version", action="version", version=f"fip, version {_version()}")
+    top = parser.add_subparsers(dest="group", metavar="{extract}")
+    extract = top.add_parser("extract", help="convert captures into images",
+                             description="Convert captures into images.")
+    commands = extract.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
+    for name, (_cls, image_options, _args, per_packet, text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        for group_title, table in (("options", _EXTRACT_OPTIONS + _FLOW_OPTIONS),
+                                   ("image options", image_options),
+                                   ("flow selection", _SELECTION_OPTIONS),
+                                   ("run options", _RUN_OPTIONS)):
+            if not table:
+                continue
+            group = sub if group_title == "options" else sub.add_argument_group(group_title)
+            for flags, kwargs in table:
+                group.add_argument(*flags, **kwargs)
+        sub.set_defaults(command=name)
+    return parser, extract
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs: one input file -> its images
+# --------------------------------------------------------------------------------------------
+
+class _Settings:
+    """Everything a worker needs, fixed before the first file starts (shared, read-only)."""
+
+    def __init__(self, ns, extractor, image_class):
+        cls_name, _opts, arg_names, per_packet, _text = COMMANDS[ns.command]
+        self.extractor = extractor
+        self.per_packet = per_packet
+        self.overwrite = ns.overwrite
+        self.args = (ns.preprocessing_type, image_class, ns.min_image_dim, ns.max_image_dim,
+                     ns.min_packets_per_flow, ns.max_packets_per_flow, ns.remove_duplicates)
+        self.image_args = tuple(getattr(ns, name) for name in arg_names)
+        self.cancel = threading.Event()
+
+
+class _Job:
+    __slots__ = ("index", "path", "prefix", "explicit")
+
+    def __init__(self, index, path, prefix, explicit):
+        self.index = index          # position in the walk order
+        self.path = path            # input file
+        self.prefix = prefix        # output name without _processed.png (1.1.1's save_image prefix)
+        self.explicit = explicit    # named by -r itself: must be a capture
+
+
+class _Result:
+    __slots__ = ("state", "images", "reason")
+
+    def __init__(self, state, images=0, reason=""):
+        self.state = state
+        self.images = images
+        self.reason = reason
+
+
+def output_names(prefix, count, per_packet):
+    """Output file names of a file's `count` images.
+
+    Flow commands: ``<prefix>_processed.png`` (1.1.1's name).  Per-packet commands:
+    ``<prefix>_<index:05d>_processed.png``, index = position of the image in the file's list.
+    """
+    if not per_packet:
+        return [prefix + OUTPUT_SUFFIX for _ in range(count)] if count <= 1 else [
+            f"{prefix}_{INDEX_FORMAT.format(i)}{OUTPUT_SUFFIX}" for i in range(count)]
+    return [f"{prefix}_{INDEX_FORMAT.format(i)}{OUTPUT_SUFFIX}" for i in range(count)]
+
+
+def _completion_marker(prefix, per_packet):
+    """The output whose existence proves a file was completed by an earlier run.
+
+    Images are written last to first, each atomically, so the first image (index 0, or the only
+    image of a flow command) exists only once all of them do.
+    """
+    return output_names(prefix, 1, per_packet)[0]
+
+
+def _save(extractor, image, name):
+    # save_image appends _processed.png to its prefix, converts Markov probabilities to
+    # uint8(trunc(255 p)), creates parent folders and writes atomically (temp file + rename).
+    extractor.save_image(image, name[:-len(OUTPUT_SUFFIX)])
+
+
+def _convert(job, settings):
+    """Convert one file (runs on a worker thread; the extractor's C work releases the GIL)."""
+    import heifip
+    if settings.cancel.is_set():
+        return _Result(CANCELLED)
+    try:
+        if not settings.overwrite and os.path.exists(
+                _completion_marker(job.prefix, settings.per_packet)):
+            return _Result(COMPLETE)
+        if not job.explicit and not heifip.is_capture(job.path):
+            return _Result(NOT_CAPTURE, reason="not a capture")
+        images = settings.extractor.create_image_from_file(
+            job.path, *settings.args, *settings.image_args)
+        names = output_names(job.prefix, len(images), settings.per_packet)
+        for i in reversed(range(len(images))):   # index 0 last: it marks the file complete
+            if settings.cancel.is_set():
+                return _Result(CANCELLED)
+            _save(settings.extractor, images[i], names[i])
+        return _Result(CONVERTED, images=len(images))
+    except Exception as exc:  # every failure of one file is reported, never fatal for the run
+        return _Result(FAILED, reason=_describe(exc))
+
+
+def _describe(exc):
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror + (f": {exc.filename}" if exc.filename else "")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _walk(root, output_dir, errors):
+    """Files below `root`, sorted per folder, not following symbolic links to folders (as
+    os.walk in 1.1.1).  The output folder is pruned when it lies inside the input folder, so a
+    rerun does not walk its own images.  Unlistable folders are appended to `errors`."""
+    output_real = os.path.realpath(output_dir)
+
+    def onerror(exc):
+        errors.append((exc.filename or root, _describe(exc)))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
+        dirnames[:] = sorted(d for d in dirnames
+                             if os.path.realpath(os.path.join(dirpath, d)) != output_real)
+        for name in sorted(filenames):
+            yield os.path.join(dirpath, name)
+
+
+def _plan(input_path, output_dir, errors):
+    """The jobs of a run: the file itself, or every file of the folder tree."""
+    if os.path.isdir(input_path):
+        jobs = []
+        for path in _walk(input_path, output_dir, errors):
+            rel = os.path.relpath(path, input_path)
+            jobs.append(_Job(len(jobs), path, os.path.join(output_dir, rel), False))
+        return jobs
+    return [_Job(0, input_path, os.path.join(output_dir, os.path.basename(input_path)), True)]
+
+
+# --------------------------------------------------------------------------------------------
+# Reporting: progress bar (stderr, only on a terminal), notes, summary
+# --------------------------------------------------------------------------------------------
+
+def _format_duration(seconds):
+    seconds = int(seconds + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+class _Reporter:
+    """Writes everything fip prints on stderr; only the main thread calls it."""
+
+    def __init__(self, stream, total, quiet):
+        self.stream = stream
+        self.total = total
+        self.quiet = quiet
+        try:
+            tty = stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        self.bar = tty and not quiet
+        self.start = time.monotonic()
+        self.last_draw = 0.0
+        self.drawn = False
+        self.done = 0
+        self.images = 0
+        self.warnings = []       # filled from any thread (list.append is atomic)
+        self.warning_count = 0
+
+    # warnings.showwarning replacement: worker threads call it; the main thread prints.
+    def showwarning(self, message, category, filename, lineno, file=None, line=None):
+        self.warnings.append(f"{category.__name__}: {message}")
+
+    def _clear(self):
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.drawn = False
+
+    def note(self, text, always=False):
+        if self.quiet and not always:
+            return
+        self._clear()
+        self.stream.write(f"fip: {text}\n")
+        self.stream.flush()
+
+    def flush_warnings(self):
+        while self.warnings:
+            self.warning_count += 1
+            self.note("warning: " + self.warnings.pop(0))
+
+    def advance(self, result):
+        self.done += 1
+        self.images += result.images
+
+    def draw(self, force=False):
+        if not self.bar:
+            return
+        now = time.monotonic()
+        if not force and now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        elapsed = max(now - self.start, 1e-9)
+        rate = self.done / elapsed
+        if self.done and self.done < self.total:
+            eta = "ETA " + _format_duration((self.total - self.done) / rate)
+        elif self.done >= self.total:
+            eta = "done"
+        else:
+            eta = "ETA ?"
+        text = (f"{self.done}/{self.total} files  {self.images} images  "
+                f"{rate:.1f} files/s  {eta}")
+        try:
+            width = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            width = 80
+        bar_width = max(0, min(30, width - len(text) - 4))
+        if bar_width >= 5 and self.total:
+            filled = bar_width * self.done // self.total
+            text = "[" + "#" * filled + "-" * (bar_width - filled) + "] " + text
+        self.stream.write("\r" + text[:max(width - 1, 1)] + "\x1b[K")
+        self.stream.flush()
+        self.drawn = True
+
+    def finish(self):
+        self.draw(force=True)
+        self._clear()
+        self.stream.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+def _run(ns, stdout, stderr):
+    from heifip.extractor import FIPExtractor
+
+    cls_name = COMMANDS[ns.command][0]
+    image_class = _image_class(cls_name)
+
+    if not ns.quiet:
+        stdout.write("Starting FlowImageProcessor CLI\nExtract FlowImageProcessor CLI\n")
+        stdout.flush()
+
+    if not os.path.exists(ns.input_dir):
+        stderr.write(f"fip: error: -r/--read: no such file or folder: {ns.input_dir}\n")
+        return EXIT_USAGE
+
+    walk_errors = []
+    jobs = _plan(ns.input_dir, ns.output_dir, walk_errors)
+    extractor = FIPExtractor(anonymize=ns.anonymize, seed=ns.seed, packet_limit=ns.packet_limit)
+    settings = _Settings(ns, extractor, image_class)
+    reporter = _Reporter(stderr, len(jobs), ns.quiet)
+    results = {}
+    interrupted = False
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = reporter.showwarning
+        executor = ThreadPoolExecutor(max_workers=ns.num_threads, thread_name_prefix="fip")
+        try:
+            pending = {}
+            queue = iter(jobs)
+            window = 4 * ns.num_threads   # bounded look-ahead: memory does not grow with the tree
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < window:
+                    job = next(queue, None)
+                    if job is None:
+                        exhausted = True
+                        break
+                    pending[executor.submit(_convert, job, settings)] = job
+                if not pending:
+                    break
+                finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job = pending.pop(future)
+                    result = future.result()
+                    results[job.index] = result
+                    reporter.advance(result)
+                    if result.state == NOT_CAPTURE:
+                        reporter.note(f"skipped {job.path}: {result.reason}")
+                reporter.flush_warnings()
+                reporter.draw()
+        except KeyboardInterrupt:
+            interrupted = True
+            settings.cancel.set()
+            reporter.note("interrupted: finishing the files being converted", always=True)
+            try:
+                executor.shutdown(wait=True, cancel_futures=True)
+            except KeyboardInterrupt:   # a second Ctrl-C: leave now (every write is atomic)
+                stderr.write("fip: interrupted\n")
+                stderr.flush()
+                os._exit(EXIT_INTERRUPTED)
+            for future, job in pending.items():
+                if future.done() and not future.cancelled():
+                    results[job.index] = future.result()
+        finally:
+            executor.shutdown(wait=True)
+            reporter.flush_warnings()
+            reporter.finish()
+
+    return _summarise(jobs, results, walk_errors, reporter, interrupted, stderr)
+
+
+def _summarise(jobs, results, walk_errors, reporter, interrupted, stderr):
+    counts = {CONVERTED: 0, COMPLETE: 0, NOT_CAPTURE: 0, FAILED: 0, CANCELLED: 0}
+    images = 0
+    failures = list(walk_errors)
+    for job in jobs:
+        result = results.get(job.index)
+        state = result.state if result else CANCELLED
+        counts[state] += 1
+        if result:
+            images += result.images
+        if state == FAILED:
+            failures.append((job.path, result.reason))
+    elapsed = time.monotonic() - reporter.start
+    parts = [f"{counts[CONVERTED]} converted ({images} images)"]
+    if counts[COMPLETE]:
+        parts.append(f"{counts[COMPLETE]} already complete")
+    if counts[NOT_CAPTURE]:
+        parts.append(f"{counts[NOT_CAPTURE]} not captures")
+    if reporter.warning_count:
+        parts.append(f"{reporter.warning_count} warnings")
+    parts.append(f"{len(failures)} failed")
+    if counts[CANCELLED] or interrupted:
+        parts.append(f"{counts[CANCELLED]} not done (interrupted)")
+    noun = "file" if len(jobs) == 1 else "files"
+    reporter.note(f"{len(jobs)} {noun} in {elapsed:.1f} s: " + ", ".join(parts),
+                  always=bool(failures) or interrupted)
+    if failures:
+        stderr.write(f"fip: {len(failures)} input{'s' if len(failures) != 1 else ''} failed:\n")
+        for path, reason in failures:
+            stderr.write(f"  {path}: {reason}\n")
+        stderr.flush()
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def _image_class(name):
+    if name.startswith("Markov"):
+        from heifip.images import markovchain as module
+    elif name == "PacketImage":
+        from heifip.images import packet as module
+    elif name == "FlowImage":
+        from heifip.images import flow as module
+    elif name == "FlowImageTiledFixed":
+        from heifip.images import flow_tiled_fixed as module
+    else:
+        from heifip.images import flow_tiled_auto as module
+    return getattr(module, name)
+
+
+def main(argv=None, prog=None):
+    """Entry point of the ``fip`` console script and ``python -m heifip``; returns the exit status."""
+    if prog is None:
+        prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "fip"
+        if prog in ("__main__.py", "-c", ""):
+            prog = "fip"
+    parser, extract = build_parser(prog)
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as exc:   # --help, --version (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if ns.group is None:   # bare `fip` / `fip extract`: help, status 0 (as click 8.1 in 1.1.1)
+        parser.print_help()
+        return EXIT_OK
+    if ns.command is None:
+        extract.print_help()
+        return EXIT_OK
+    try:
+        return _run(ns, sys.stdout, sys.stderr)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nfip: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

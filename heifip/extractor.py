@@ -1,0 +1,232 @@
+"""``heifip.extractor.FIPExtractor``: heifip 1.1.1's API on the C core.
+
+Same methods, argument order and arrays as 1.1.1 (reference-semantics.md §4); the deliberate
+differences are listed in docs/compat.md.  Python here only binds arguments, applies 1.1.1's
+de-duplication set (§2.8) and raises warnings; reading, dissecting, preprocessing and rendering run
+in C with the GIL released, so one extractor can be used from many threads.
+"""
+import errno
+import operator
+import os
+import warnings
+
+import numpy as np
+
+from heifip import _core
+from heifip.errors import CaptureDamageWarning
+from heifip.exceptions import FIPWrongParameterException
+from heifip.images import NetworkTrafficImage, bind_image_arguments, packet_bytes, render_arguments
+from heifip.images.flow import FlowImage
+from heifip.images.flow_tiled_auto import FlowImageTiledAuto
+from heifip.images.flow_tiled_fixed import FlowImageTiledFixed
+from heifip.images.markovchain import MarkovTransitionMatrixFlow, MarkovTransitionMatrixPacket
+from heifip.images.packet import PacketImage
+from heifip.layers import PacketProcessor, PacketProcessorType, preprocess_mode
+
+IMAGE_TYPES = (PacketImage, FlowImage, FlowImageTiledFixed, FlowImageTiledAuto,
+               MarkovTransitionMatrixFlow, MarkovTransitionMatrixPacket)
+
+ANONYMIZE_MODES = {
+    "random": _core.ANONYMIZE_RANDOM,          # 1.1.1: fresh random addresses per packet (seeded)
+    "consistent": _core.ANONYMIZE_CONSISTENT,  # keyed pseudonyms, one per address for a whole run
+    "zero": _core.ANONYMIZE_ZERO,              # every replaced address byte is 0x00
+    "keep": _core.ANONYMIZE_KEEP,              # original addresses
+}
+
+#: Records 1.1.1 reads per file (``sniff(offline=file, count=64)``, quirk P7).
+HEIFIP_PACKET_LIMIT = 64
+
+
+def anonymize_mode(anonymize):
+    try:
+        return ANONYMIZE_MODES[anonymize]
+    except (KeyError, TypeError):
+        raise ValueError(f"anonymize must be one of {', '.join(map(repr, ANONYMIZE_MODES))}, "
+                         f"not {anonymize!r}") from None
+
+
+def checked_seed(seed):
+    seed = operator.index(seed)
+    if not 0 <= seed < 2 ** 64:
+        raise ValueError(f"seed must be in [0, 2**64), not {seed}")
+    return seed
+
+
+def linktype_of(packet):
+    """LINKTYPE_* of a scapy packet, from the class of its first layer (reference-semantics.md
+    §4.6); raw frames without a link type are taken as Ethernet."""
+    name = type(packet).__name__
+    known = {"Ether": 1, "Dot3": 1, "IP": 228, "IPv6": 229, "CookedLinux": 113,
+             "CookedLinuxV2": 276, "Loopback": 0}
+    if name in known:
+        return known[name]
+    try:  # other scapy link layers: scapy's own table
+        from scapy.config import conf
+        return conf.l2types.layer2num[type(packet)]
+    except Exception:
+        raise TypeError(f"cannot tell the link type of a {name} packet; "
+                        f"pass (bytes, linktype) tuples") from None
+
+
+def frame_of(packet):
+    """(bytes, linktype) for one element of create_image_from_packet's input."""
+    if isinstance(packet, tuple) and len(packet) == 2:
+        return packet_bytes(packet[0]), operator.index(packet[1])
+    if isinstance(packet, (bytes, bytearray, memoryview)):
+        return bytes(packet), 1
+    inner = getattr(packet, "packet", None)  # a 1.1.1 FIPPacket
+    scapy_packet = inner if inner is not None else packet
+    return bytes(scapy_packet), linktype_of(scapy_packet)
+
+
+class FIPExtractor:
+    """heifip 1.1.1's extractor.
+
+    Keyword arguments (ours; every method shares them):
+      anonymize: "random" (default, 1.1.1's fresh random addresses per packet, reproducible from
+        `seed`), "consistent" (keyed pseudonyms: one address, one pseudonym across the run),
+        "zero" (address bytes 0x00) or "keep" (original addresses).
+      seed: key of "random" and "consistent" (fixed default 0, so runs are reproducible).
+      packet_limit: records create_image_from_file reads per file; 64 as 1.1.1 (P7);
+        0 or None reads the whole file.
+    """
+
+    def __init__(self, anonymize="random", seed=0, packet_limit=HEIFIP_PACKET_LIMIT):
+        self.anonymize = anonymize
+        self._anonymize = anonymize_mode(anonymize)
+        self.seed = checked_seed(seed)
+        self.packet_limit = 0 if packet_limit is None else operator.index(packet_limit)
+        if self.packet_limit < 0:
+            raise ValueError(f"packet_limit must be >= 0 or None, not {packet_limit}")
+        self.processor = PacketProcessor()
+        self.images_created = []
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _read_file(self, input_file, preprocessing_type):
+        mode = preprocess_mode(preprocessing_type)
+        path = os.fspath(input_file)
+        if os.path.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        seen = self.processor.hash_dict
+        packets = _core.read_file(path, mode, self._anonymize, self.seed, self.packet_limit,
+                                  bool(seen))
+        if packets.damage is not None:
+            record, _offset, reason = packets.damage
+            warnings.warn(CaptureDamageWarning(
+                f"{path}: record {record}: {reason}; using the {len(packets)} packet(s) before it"),
+                stacklevel=3)
+        if seen:
+            # 1.1.1's read_packets_file drops packets already in hash_dict but never adds (§2.8)
+            packets = packets.select([i for i in range(len(packets)) if packets.key(i) not in seen])
+        return packets
+
+    def _read_packets(self, packets, preprocessing_type):
+        mode = preprocess_mode(preprocessing_type)
+        frames = [frame_of(p) for p in packets]
+        processed = _core.process_frames(frames, mode, self._anonymize, self.seed, True)
+        # 1.1.1's read_packets_packet: keep a packet only if its key is new, and remember it (P19)
+        seen = self.processor.hash_dict
+        kept = []
+        for i in range(len(processed)):
+            key = processed.key(i)
+            if key not in seen:
+                seen.add(key)
+                kept.append(i)
+        return processed.select(kept)
+
+    def packets_from_file(self, input_file, preprocessing_type=PacketProcessorType.NONE):
+        """The per-packet byte strings 1.1.1 builds its images from (``raw(fip.packet)``)."""
+        return list(self._read_file(input_file, preprocessing_type))
+
+    # -- 1.1.1 API -----------------------------------------------------------------------------
+
+    def verify(self, image, min_image_dim: int, max_image_dim: int, remove_duplicates: bool):
+        if image.shape[0] < min_image_dim or image.shape[1] < min_image_dim:
+            return False
+        if max_image_dim != 0 and (max_image_dim < image.shape[0] or max_image_dim < image.shape[1]):
+            return False
+        return True  # remove_duplicates has no effect, as in 1.1.1 (P20)
+
+    def create_image_from_file(self, input_file, preprocessing_type=PacketProcessorType.NONE,
+                               image_type=PacketImage, min_image_dim=0, max_image_dim=0,
+                               min_packets_per_flow=0, max_packets_per_flow=0,
+                               remove_duplicates=False, *args, **image_arguments):
+        bound = self._bind(image_type, args, image_arguments)
+        packets = self._read_file(input_file, preprocessing_type)
+        return self._create_matrix(packets, image_type, bound, min_image_dim, max_image_dim,
+                                   min_packets_per_flow, max_packets_per_flow)
+
+    #: The name the heiFIP README uses.
+    create_image = create_image_from_file
+
+    def create_image_from_packet(self, packets, preprocessing_type=PacketProcessorType.NONE,
+                                 image_type=PacketImage, min_image_dim=0, max_image_dim=0,
+                                 min_packets_per_flow=0, max_packets_per_flow=0,
+                                 remove_duplicates=False, *args, **image_arguments):
+        bound = self._bind(image_type, args, image_arguments)
+        processed = self._read_packets(packets, preprocessing_type)
+        return self._create_matrix(processed, image_type, bound, min_image_dim, max_image_dim,
+                                   min_packets_per_flow, max_packets_per_flow)
+
+    def save_image(self, img, output_dir):
+        """Write ``img`` to ``f"{output_dir}_processed.png"`` (8-bit grey), creating folders.
+        Float arrays (Markov probabilities) are saved as uint8(trunc(255 * p)); the file appears
+        atomically (temporary file + rename)."""
+        path = f"{output_dir}_processed.png"
+        os.makedirs(os.path.dirname(os.path.realpath(path)), exist_ok=True)
+        save_png(img, path)
+
+    def convert(self, img, target_type_min, target_type_max, target_type):
+        imin = img.min()
+        imax = img.max()
+        a = (target_type_max - target_type_min) / (imax - imin)
+        b = target_type_max - a * imax
+        return (a * img + b).astype(target_type)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _bind(image_type, args, image_arguments):
+        if not (isinstance(image_type, type) and image_type in IMAGE_TYPES):
+            raise FIPWrongParameterException(
+                f"image_type must be one of {', '.join(t.__name__ for t in IMAGE_TYPES)}, "
+                f"not {image_type!r}")
+        return bind_image_arguments(image_type, args, image_arguments)
+
+    @staticmethod
+    def _create_matrix(packets, image_type, bound, min_image_dim, max_image_dim,
+                       min_packets_per_flow, max_packets_per_flow):
+        limits = {name: operator.index(value) for name, value in (
+            ("min_dim", min_image_dim), ("max_dim", max_image_dim),
+            ("min_packets", min_packets_per_flow), ("max_packets", max_packets_per_flow))}
+        if limits["max_packets"] < 0:
+            raise ValueError(f"max_packets_per_flow must be >= 0, not {max_packets_per_flow}")
+        return _core.render(packets, image_type._kind, **render_arguments(bound), **limits)
+
+
+def as_gray8(img):
+    """The uint8 2-D array save_image writes: uint8 as is, floats as trunc(255 * p) clipped to
+    0..255 (NaN -> 0), other integers that fit in 0..255 as is."""
+    array = np.asarray(img)
+    if array.ndim != 2:
+        raise ValueError(f"can only save 2-D images, got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype.kind == "f":
+        return np.nan_to_num(np.clip(np.trunc(array * 255.0), 0, 255)).astype(np.uint8)
+    if array.dtype.kind in "biu":
+        if array.size and (array.min() < 0 or array.max() > 255):
+            raise ValueError("integer image values must be within 0..255 to be saved as 8-bit")
+        return array.astype(np.uint8)
+    raise TypeError(f"cannot save an image of dtype {array.dtype}")
+
+
+def save_png(img, path, level=None, filter=None):
+    """Write ``img`` as an 8-bit greyscale PNG to exactly ``path``, atomically."""
+    _core.write_png(os.fspath(path), as_gray8(img),
+                    _core.PNG_DEFAULT_LEVEL if level is None else operator.index(level),
+                    _core.PNG_DEFAULT_FILTER if filter is None else operator.index(filter))
+
+
+__all__ = ["FIPExtractor", "NetworkTrafficImage", "save_png"]
