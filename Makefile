@@ -15,7 +15,7 @@ CORE_SRC := $(filter-out csrc/module.c,$(wildcard csrc/*.c))
 CTESTS := $(patsubst tests/c/%.c,build/ctest/%,$(wildcard tests/c/test_*.c))
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-.PHONY: all deps venv build demo test ctest pytest sanitize oracle clean
+.PHONY: all deps test-deps venv build demo test ctest pytest sanitize oracle clean
 
 all: build
 
@@ -55,6 +55,22 @@ pytest: build
 
 test: test-deps build ctest
 	$(PY) -m pytest -q
+
+# The Python suite against an ASan+UBSan build of the extension, in a venv of its own.  Python
+# itself is not built with ASan, so libasan is preloaded and leak detection is left to `make ctest`
+# (CPython keeps interned objects alive at exit, which LeakSanitizer would report).
+ASAN_VENV := .venv-asan
+sanitize: test-deps
+	@[ -x $(ASAN_VENV)/bin/python ] || { $(PYTHON) -m venv $(ASAN_VENV) && \
+	  $(ASAN_VENV)/bin/pip install -q --upgrade pip && \
+	  $(ASAN_VENV)/bin/pip install -q "numpy>=2" setuptools wheel pytest pillow; }
+	rm -rf build/temp.* build/lib.* heifip/_core*.so
+	HEIFIP_SANITIZE=1 $(ASAN_VENV)/bin/pip install -q --no-build-isolation -e .
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  PYTHONMALLOC=malloc HEIFIP_SANITIZED=1 $(ASAN_VENV)/bin/python -m pytest -q -x
+	rm -rf build/temp.* build/lib.* heifip/_core*.so
+	$(PIP) install -q --no-build-isolation -e .
 
 # The reference implementation (heifip 1.1.1 + scapy 2.5.0) in a venv of its own, outside the
 # repository (it has the same import name as this package).
