@@ -1,0 +1,806 @@
+/*
+ * flows.c -- one-pass 5-tuple flow assembly with bounded memory.  The contract (split modes, TCP
+ * rules, timeouts, limits, eviction, emission order) is in flows.h; this file only says how.
+ *
+ * Data structures (all owned by the table, all accounted in stats.memory_bytes):
+ *   slots[]      open-addressing hash table, linear probing, power-of-two capacity, load <= 3/4,
+ *                backward-shift deletion (no deleted markers, so probe lengths never degrade).
+ *                A slot caches the 64-bit hash so that most mismatches cost no key comparison.
+ *   flow_entry   one per open flow or closed record: the key, TCP state, list links, the hf_flow
+ *                under construction.
+ *   idle list    open entries, least recently active first.  The table clock never goes back,
+ *                so "activity clock" is non-decreasing along the list and idle expiry and LRU
+ *                eviction only ever look at the head: O(1) amortised per packet.
+ *   age list     open entries in creation order = non-decreasing start clock: active expiry and
+ *                end-of-input flushing look at the head only.
+ *   closed list  closed records in closing order (constant linger => expiry order).
+ *   batch        flows completed in the current step, sorted by (first_record_index, creation
+ *                serial) before they join the completed queue (flows.h, ORDER).
+ * Completion never allocates (the hf_flow is allocated when its flow starts and moves to the
+ * queue by relinking), so timeouts, evictions and finish cannot fail half-way.  Every allocation
+ * a packet needs is made before the table is changed: on HF_NOMEM the packet is simply not added.
+ *
+ * Kept packets are stored back to back in one growable buffer per flow; the views hold lengths
+ * only until the flow completes, when their data pointers are set (the buffer may move while it
+ * grows, so pointers cannot be stored earlier).
+ */
+#include "flows.h"
+
+#include <string.h>
+
+typedef struct flow_entry {
+    hf_flow_key key;               /* oriented (flows.h); the hash is computed from it */
+    uint64_t hash;
+    struct flow_entry *list_prev;  /* idle list when open, closed list when closed */
+    struct flow_entry *list_next;
+    struct flow_entry *age_prev;   /* age list; open entries only */
+    struct flow_entry *age_next;
+    int64_t activity_clock_ns;     /* table clock at the last packet (closed: at closing) */
+    int64_t start_clock_ns;        /* table clock at the first packet */
+    hf_flow *flow;                 /* owned; NULL when closed */
+    size_t flow_accounted;         /* bytes of `flow` currently in stats.memory_bytes */
+    uint8_t closed;
+    uint8_t fin_seen[2];           /* SESSION: per direction (0 = from address[0]); FLOW: [0] */
+    uint8_t first_fin_direction;   /* SESSION: direction of the first FIN */
+    uint8_t peer_fin;              /* FLOW: the reverse direction sent the second FIN */
+} flow_entry;
+
+typedef struct slot {
+    uint64_t hash;
+    flow_entry *entry;             /* NULL = empty */
+} slot;
+
+struct hf_flow_table {
+    hf_flow_config config;
+    slot *slots;                   /* owned */
+    size_t slot_capacity;          /* power of two */
+    size_t slot_count;
+    flow_entry *idle_head, *idle_tail;
+    flow_entry *closed_head, *closed_tail;
+    flow_entry *age_head, *age_tail;
+    hf_flow *batch_head, *batch_tail;
+    hf_flow *completed_head, *completed_tail;
+    int64_t clock_ns;
+    int clock_started;
+    uint64_t next_serial;
+    uint64_t next_sequence;
+    hf_flow_stats stats;
+};
+
+#define INITIAL_SLOT_CAPACITY 16
+#define INITIAL_VIEW_CAPACITY 4
+#define INITIAL_BYTE_CAPACITY 256
+
+/* ------------------------------------------------------------------------------------------ */
+
+const char *hf_flow_end_name(hf_flow_end reason)
+{
+    switch (reason) {
+    case HF_FLOW_END_FIN: return "fin";
+    case HF_FLOW_END_RST: return "rst";
+    case HF_FLOW_END_NEW_SYN: return "new_syn";
+    case HF_FLOW_END_IDLE: return "idle";
+    case HF_FLOW_END_ACTIVE: return "active";
+    case HF_FLOW_END_EVICTED: return "evicted";
+    case HF_FLOW_END_INPUT: return "end_of_input";
+    }
+    return "unknown";
+}
+
+void hf_flow_config_init(hf_flow_config *config)
+{
+    if (config == NULL) return;
+    memset(config, 0, sizeof *config);
+    config->split_mode = HF_SPLIT_SESSION;
+    config->idle_timeout_ns = HF_FLOW_DEFAULT_IDLE_TIMEOUT_NS;
+    config->active_timeout_ns = HF_FLOW_DEFAULT_ACTIVE_TIMEOUT_NS;
+    config->closed_linger_ns = HF_FLOW_DEFAULT_CLOSED_LINGER_NS;
+    config->max_packets = 0;
+    config->min_packets = 0;
+    config->bytes_per_packet = SIZE_MAX;
+    config->max_memory_bytes = HF_FLOW_DEFAULT_MAX_MEMORY_BYTES;
+    config->keep_non_ip = 0;
+    config->hash_seed = 0;
+}
+
+void hf_flow_free(hf_flow *flow)
+{
+    if (flow == NULL) return;
+    hf_free(flow->kept_bytes_);
+    hf_free(flow->packets);
+    hf_free(flow);
+}
+
+/* ---- accounting -------------------------------------------------------------------------- */
+
+static void account_add(hf_flow_table *table, size_t n)
+{
+    /* Cannot overflow: everything accounted exists in memory at the same time. */
+    table->stats.memory_bytes += n;
+    if (table->stats.memory_bytes > table->stats.peak_memory_bytes)
+        table->stats.peak_memory_bytes = table->stats.memory_bytes;
+}
+
+static void account_sub(hf_flow_table *table, size_t n)
+{
+    if (HF_NEVER(n > table->stats.memory_bytes)) n = table->stats.memory_bytes;
+    table->stats.memory_bytes -= n;
+}
+
+static size_t flow_cost(const hf_flow *flow)
+{
+    /* No overflow: both capacities were allocated. */
+    return sizeof *flow + flow->kept_bytes_capacity_ +
+           flow->packets_capacity_ * sizeof(hf_flow_packet_view);
+}
+
+/* Re-account an entry's flow after its buffers changed size. */
+static void account_flow(hf_flow_table *table, flow_entry *entry)
+{
+    size_t cost = entry->flow ? flow_cost(entry->flow) : 0;
+    account_sub(table, entry->flow_accounted);
+    account_add(table, cost);
+    entry->flow_accounted = cost;
+}
+
+/* ---- keys and hashing -------------------------------------------------------------------- */
+
+/* SplitMix64's finaliser (Steele, Lea, Flood 2014): a full-avalanche 64-bit permutation. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+static uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);  /* key memory, not packet memory: byte order does not matter */
+    return v;
+}
+
+/* -1, 0, 1: compare endpoint 0 with endpoint 1 of a key (address, then port). */
+static int endpoint_order(const hf_flow_key *key)
+{
+    int c = memcmp(key->address[0], key->address[1], 16);
+    if (c != 0) return c < 0 ? -1 : 1;
+    if (key->port[0] != key->port[1]) return key->port[0] < key->port[1] ? -1 : 1;
+    return 0;
+}
+
+/* Keyed hash of a key.  symmetric: both orientations hash alike (SESSION mode), by hashing the
+ * endpoints in canonical order. */
+static uint64_t hash_key(uint64_t seed, const hf_flow_key *key, int symmetric)
+{
+    int a = 0, b = 1;
+    if (symmetric && endpoint_order(key) > 0) { a = 1; b = 0; }
+    uint64_t words[5] = {
+        load64(key->address[a]), load64(key->address[a] + 8),
+        load64(key->address[b]), load64(key->address[b] + 8),
+        ((uint64_t)key->port[a] << 48) | ((uint64_t)key->port[b] << 32) |
+            ((uint64_t)key->family << 8) | key->protocol,
+    };
+    uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ULL);
+    for (size_t i = 0; i < 5; i++) h = mix64(h ^ (words[i] + 0x9e3779b97f4a7c15ULL * (i + 1)));
+    return h;
+}
+
+static int endpoints_equal(const hf_flow_key *x, int i, const hf_flow_key *y, int j)
+{
+    return x->port[i] == y->port[j] && memcmp(x->address[i], y->address[j], 16) == 0;
+}
+
+/* Does `entry_key` match `key`?  OUT: *direction = 0 same orientation, 1 reversed (symmetric
+ * only).  A key whose two endpoints are equal matches as direction 0. */
+static int key_matches(const hf_flow_key *entry_key,
+                       const hf_flow_key *key,
+                       int symmetric,
+                       int *direction)
+{
+    if (entry_key->family != key->family || entry_key->protocol != key->protocol) return 0;
+    if (endpoints_equal(entry_key, 0, key, 0) && endpoints_equal(entry_key, 1, key, 1)) {
+        *direction = 0;
+        return 1;
+    }
+    if (symmetric && endpoints_equal(entry_key, 0, key, 1) && endpoints_equal(entry_key, 1, key, 0)) {
+        *direction = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static hf_flow_key reversed_key(const hf_flow_key *key)
+{
+    hf_flow_key r = *key;
+    memcpy(r.address[0], key->address[1], 16);
+    memcpy(r.address[1], key->address[0], 16);
+    r.port[0] = key->port[1];
+    r.port[1] = key->port[0];
+    return r;
+}
+
+/* ---- hash table -------------------------------------------------------------------------- */
+
+static int symmetric_mode(const hf_flow_table *table)
+{
+    return table->config.split_mode == HF_SPLIT_SESSION;
+}
+
+/* OUT: the entry matching `key` (and *direction), or NULL. */
+static flow_entry *table_lookup(const hf_flow_table *table,
+                                const hf_flow_key *key,
+                                uint64_t hash,
+                                int *direction)
+{
+    size_t mask = table->slot_capacity - 1;
+    for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
+        const slot *s = &table->slots[i];
+        if (s->entry == NULL) return NULL;
+        if (s->hash == hash && key_matches(&s->entry->key, key, symmetric_mode(table), direction))
+            return s->entry;
+    }
+}
+
+/* Precondition: a free slot exists (load <= 3/4). */
+static void slots_insert(slot *slots, size_t capacity, flow_entry *entry)
+{
+    size_t mask = capacity - 1;
+    size_t i = (size_t)entry->hash & mask;
+    while (slots[i].entry != NULL) i = (i + 1) & mask;
+    slots[i].hash = entry->hash;
+    slots[i].entry = entry;
+}
+
+/* Make room for one more entry.  Errors: HF_NOMEM (table unchanged). */
+static hf_status table_reserve_slot(hf_flow_table *table)
+{
+    /* Grow at load 3/4; slot_count < capacity so the products below cannot overflow before the
+     * capacity itself is near SIZE_MAX / 4, which the doubling check refuses. */
+    if ((table->slot_count + 1) * 4 <= table->slot_capacity * 3) return HF_OK;
+    size_t capacity, bytes;
+    if (hf_size_mul(table->slot_capacity, 2, &capacity) ||
+        hf_size_mul(capacity, sizeof(slot), &bytes) || capacity > SIZE_MAX / 4)
+        return HF_NOMEM;
+    slot *grown = hf_calloc(capacity, sizeof(slot));
+    if (grown == NULL) return HF_NOMEM;
+    for (size_t i = 0; i < table->slot_capacity; i++)
+        if (table->slots[i].entry != NULL) slots_insert(grown, capacity, table->slots[i].entry);
+    account_sub(table, table->slot_capacity * sizeof(slot));
+    account_add(table, bytes);
+    hf_free(table->slots);
+    table->slots = grown;
+    table->slot_capacity = capacity;
+    return HF_OK;
+}
+
+/* Remove `entry` from the slots with backward-shift deletion (Knuth 6.4 algorithm R). */
+static void table_delete(hf_flow_table *table, const flow_entry *entry)
+{
+    size_t mask = table->slot_capacity - 1;
+    size_t i = (size_t)entry->hash & mask;
+    while (table->slots[i].entry != entry) {
+        if (HF_NEVER(table->slots[i].entry == NULL)) return;
+        i = (i + 1) & mask;
+    }
+    table->slots[i].entry = NULL;
+    table->slot_count--;
+    for (size_t j = (i + 1) & mask; table->slots[j].entry != NULL; j = (j + 1) & mask) {
+        size_t home = (size_t)table->slots[j].hash & mask;
+        /* Slot j may move to the hole i unless its home lies cyclically in (i, j]. */
+        int home_in_between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!home_in_between) {
+            table->slots[i] = table->slots[j];
+            table->slots[j].entry = NULL;
+            i = j;
+        }
+    }
+}
+
+/* ---- lists ------------------------------------------------------------------------------- */
+
+static void list_unlink(flow_entry **head, flow_entry **tail, flow_entry *entry)
+{
+    if (entry->list_prev) entry->list_prev->list_next = entry->list_next; else *head = entry->list_next;
+    if (entry->list_next) entry->list_next->list_prev = entry->list_prev; else *tail = entry->list_prev;
+    entry->list_prev = entry->list_next = NULL;
+}
+
+static void list_append(flow_entry **head, flow_entry **tail, flow_entry *entry)
+{
+    entry->list_prev = *tail;
+    entry->list_next = NULL;
+    if (*tail) (*tail)->list_next = entry; else *head = entry;
+    *tail = entry;
+}
+
+static void age_unlink(hf_flow_table *table, flow_entry *entry)
+{
+    if (entry->age_prev) entry->age_prev->age_next = entry->age_next; else table->age_head = entry->age_next;
+    if (entry->age_next) entry->age_next->age_prev = entry->age_prev; else table->age_tail = entry->age_prev;
+    entry->age_prev = entry->age_next = NULL;
+}
+
+static void age_append(hf_flow_table *table, flow_entry *entry)
+{
+    entry->age_prev = table->age_tail;
+    entry->age_next = NULL;
+    if (table->age_tail) table->age_tail->age_next = entry; else table->age_head = entry;
+    table->age_tail = entry;
+}
+
+/* ---- completion -------------------------------------------------------------------------- */
+
+static int flow_before(const hf_flow *a, const hf_flow *b)
+{
+    if (a->first_record_index != b->first_record_index)
+        return a->first_record_index < b->first_record_index;
+    return a->creation_serial_ < b->creation_serial_;
+}
+
+/* Stable merge sort of a singly linked list through next_ (no allocation). */
+static hf_flow *sort_flows(hf_flow *list)
+{
+    if (list == NULL || list->next_ == NULL) return list;
+    hf_flow *slow = list, *fast = list->next_;
+    while (fast && fast->next_) { slow = slow->next_; fast = fast->next_->next_; }
+    hf_flow *second = slow->next_;
+    slow->next_ = NULL;
+    hf_flow *a = sort_flows(list), *b = sort_flows(second);
+    hf_flow head, *tail = &head;
+    while (a && b) {
+        if (flow_before(b, a)) { tail->next_ = b; b = b->next_; }
+        else { tail->next_ = a; a = a->next_; }
+        tail = tail->next_;
+    }
+    tail->next_ = a ? a : b;
+    return head.next_;
+}
+
+/* Move the flows completed in this step to the queue in the documented order. */
+static void flush_batch(hf_flow_table *table)
+{
+    hf_flow *flow = sort_flows(table->batch_head);
+    table->batch_head = table->batch_tail = NULL;
+    while (flow) {
+        hf_flow *next = flow->next_;
+        flow->next_ = NULL;
+        flow->sequence = table->next_sequence++;
+        if (table->completed_tail) table->completed_tail->next_ = flow; else table->completed_head = flow;
+        table->completed_tail = flow;
+        table->stats.flows_emitted++;
+        flow = next;
+    }
+}
+
+/* Free an entry that is in the slots and on the idle/closed list (and age list when open). */
+static void entry_remove(hf_flow_table *table, flow_entry *entry)
+{
+    table_delete(table, entry);
+    if (entry->closed) {
+        list_unlink(&table->closed_head, &table->closed_tail, entry);
+    } else {
+        list_unlink(&table->idle_head, &table->idle_tail, entry);
+        age_unlink(table, entry);
+    }
+    account_sub(table, entry->flow_accounted);
+    hf_flow_free(entry->flow);
+    account_sub(table, sizeof *entry);
+    hf_free(entry);
+}
+
+/* Complete the entry's flow with `reason` and hand it to the batch (or drop it when short).
+ * The entry then becomes a closed record (FIN/RST with linger), stays for reuse (NEW_SYN: the
+ * caller attaches the next flow) or is removed.  Never allocates. */
+static void entry_complete(hf_flow_table *table, flow_entry *entry, hf_flow_end reason)
+{
+    hf_flow *flow = entry->flow;
+    entry->flow = NULL;
+    account_sub(table, entry->flow_accounted);
+    entry->flow_accounted = 0;
+    table->stats.open_flows--;
+    if (reason == HF_FLOW_END_EVICTED) table->stats.flows_evicted++;
+
+    flow->end_reason = reason;
+    size_t offset = 0;
+    for (size_t i = 0; i < flow->kept_count; i++) {
+        /* kept_bytes_ is NULL when every kept string is empty (NULL + 0 is undefined). */
+        flow->packets[i].data = flow->kept_bytes_ ? flow->kept_bytes_ + offset : NULL;
+        offset += flow->packets[i].length;
+    }
+    if (flow->packet_count < table->config.min_packets) {
+        table->stats.flows_dropped_short++;
+        hf_flow_free(flow);
+    } else {
+        if (table->batch_tail) table->batch_tail->next_ = flow; else table->batch_head = flow;
+        table->batch_tail = flow;
+    }
+
+    if (reason == HF_FLOW_END_NEW_SYN) return;
+    if ((reason == HF_FLOW_END_FIN || reason == HF_FLOW_END_RST) && table->config.closed_linger_ns > 0) {
+        list_unlink(&table->idle_head, &table->idle_tail, entry);
+        age_unlink(table, entry);
+        entry->closed = 1;
+        entry->activity_clock_ns = table->clock_ns;
+        list_append(&table->closed_head, &table->closed_tail, entry);
+        return;
+    }
+    entry_remove(table, entry);
+}
+
+/* clock - earlier as an unsigned distance (clock >= earlier always: the clock only grows). */
+static uint64_t elapsed(int64_t clock, int64_t earlier)
+{
+    return (uint64_t)clock - (uint64_t)earlier;
+}
+
+static void expire_timeouts(hf_flow_table *table)
+{
+    const hf_flow_config *c = &table->config;
+    if (c->idle_timeout_ns > 0)
+        while (table->idle_head &&
+               elapsed(table->clock_ns, table->idle_head->activity_clock_ns) > (uint64_t)c->idle_timeout_ns)
+            entry_complete(table, table->idle_head, HF_FLOW_END_IDLE);
+    if (c->active_timeout_ns > 0)
+        while (table->age_head &&
+               elapsed(table->clock_ns, table->age_head->start_clock_ns) > (uint64_t)c->active_timeout_ns)
+            entry_complete(table, table->age_head, HF_FLOW_END_ACTIVE);
+    flush_batch(table);
+    while (table->closed_head &&
+           elapsed(table->clock_ns, table->closed_head->activity_clock_ns) > (uint64_t)c->closed_linger_ns)
+        entry_remove(table, table->closed_head);
+}
+
+static void evict_over_limit(hf_flow_table *table)
+{
+    size_t limit = table->config.max_memory_bytes;
+    if (limit == 0) return;
+    while (table->stats.memory_bytes > limit) {
+        if (table->closed_head) {
+            entry_remove(table, table->closed_head);
+        } else if (table->idle_head) {
+            entry_complete(table, table->idle_head, HF_FLOW_END_EVICTED);
+            flush_batch(table);
+        } else {
+            break;  /* only the slot array is left; it cannot be evicted */
+        }
+    }
+}
+
+/* ---- packet storage ---------------------------------------------------------------------- */
+
+/* Geometric growth towards `needed`, never beyond `limit` (>= needed) so that a flow whose
+ * size is bounded by max_packets does not hold twice what it can use. */
+static size_t grown_capacity(size_t capacity, size_t needed, size_t initial, size_t limit)
+{
+    size_t next = capacity == 0 ? initial : (capacity > SIZE_MAX / 2 ? SIZE_MAX : capacity * 2);
+    if (next > limit) next = limit;
+    if (next < needed) next = needed;
+    return next;
+}
+
+static int flow_keeps_next(const hf_flow_table *table, const hf_flow *flow)
+{
+    return table->config.max_packets == 0 || flow->kept_count < table->config.max_packets;
+}
+
+static size_t kept_length(const hf_flow_table *table, const hf_flow_packet *packet)
+{
+    return packet->length < table->config.bytes_per_packet ? packet->length
+                                                           : table->config.bytes_per_packet;
+}
+
+/* Make room for the packet in `flow` if the flow keeps it.  Errors: HF_NOMEM (contents
+ * unchanged; a capacity may have grown). */
+static hf_status flow_reserve(const hf_flow_table *table, hf_flow *flow, const hf_flow_packet *packet)
+{
+    if (!flow_keeps_next(table, flow)) return HF_OK;
+    size_t max_packets = table->config.max_packets;
+    if (flow->kept_count == flow->packets_capacity_) {
+        size_t limit = max_packets ? max_packets : SIZE_MAX;
+        size_t capacity = grown_capacity(flow->packets_capacity_, flow->kept_count + 1,
+                                         INITIAL_VIEW_CAPACITY, limit);
+        size_t bytes;
+        if (hf_size_mul(capacity, sizeof(hf_flow_packet_view), &bytes)) return HF_NOMEM;
+        hf_flow_packet_view *grown = hf_realloc(flow->packets, bytes);
+        if (grown == NULL) return HF_NOMEM;
+        flow->packets = grown;
+        flow->packets_capacity_ = capacity;
+    }
+    size_t n = kept_length(table, packet), needed;
+    if (hf_size_add(flow->kept_bytes_length_, n, &needed)) return HF_NOMEM;
+    if (needed > flow->kept_bytes_capacity_) {
+        size_t limit = SIZE_MAX;
+        if (max_packets && table->config.bytes_per_packet != SIZE_MAX &&
+            hf_size_mul(max_packets, table->config.bytes_per_packet, &limit))
+            limit = SIZE_MAX;
+        size_t capacity = grown_capacity(flow->kept_bytes_capacity_, needed,
+                                         INITIAL_BYTE_CAPACITY, limit);
+        uint8_t *grown = hf_realloc(flow->kept_bytes_, capacity);
+        if (grown == NULL) return HF_NOMEM;
+        flow->kept_bytes_ = grown;
+        flow->kept_bytes_capacity_ = capacity;
+    }
+    return HF_OK;
+}
+
+/* Count the packet and keep its bytes (room was reserved). */
+static void flow_append(const hf_flow_table *table, hf_flow *flow, const hf_flow_packet *packet,
+                        int direction, uint8_t flags)
+{
+    if (flow->packet_count == 0) {
+        flow->first_timestamp_ns = packet->timestamp_ns;
+        flow->first_record_index = packet->record_index;
+    }
+    flow->packet_count++;
+    flow->byte_count += packet->frame_length;
+    if (direction == 0) flow->packet_count_forward++;
+    flow->last_timestamp_ns = packet->timestamp_ns;
+    flow->last_record_index = packet->record_index;
+    flow->tcp_flags_seen |= flags;
+    if (flow_keeps_next(table, flow)) {
+        size_t n = kept_length(table, packet);
+        if (n) memcpy(flow->kept_bytes_ + flow->kept_bytes_length_, packet->bytes, n);
+        flow->packets[flow->kept_count].data = NULL;  /* set at completion */
+        flow->packets[flow->kept_count].length = n;
+        flow->kept_count++;
+        flow->kept_bytes_length_ += n;
+    }
+}
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+hf_status hf_flow_table_new(const hf_flow_config *config, hf_flow_table **out, hf_error *error)
+{
+    if (out == NULL) return hf_error_set(error, HF_ARGUMENT, -1, -1, "flows: NULL output pointer");
+    *out = NULL;
+    if (config == NULL) return hf_error_set(error, HF_ARGUMENT, -1, -1, "flows: NULL config");
+    if (config->split_mode != HF_SPLIT_SESSION && config->split_mode != HF_SPLIT_FLOW &&
+        config->split_mode != HF_SPLIT_FILE)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "flows: unknown split mode %d",
+                            (int)config->split_mode);
+    if (config->idle_timeout_ns < 0 || config->active_timeout_ns < 0 || config->closed_linger_ns < 0)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "flows: negative timeout");
+    hf_flow_table *table = hf_calloc(1, sizeof *table);
+    if (table == NULL) return hf_error_set(error, HF_NOMEM, -1, -1, "flows: out of memory");
+    table->slots = hf_calloc(INITIAL_SLOT_CAPACITY, sizeof(slot));
+    if (table->slots == NULL) {
+        hf_free(table);
+        return hf_error_set(error, HF_NOMEM, -1, -1, "flows: out of memory");
+    }
+    table->config = *config;
+    table->slot_capacity = INITIAL_SLOT_CAPACITY;
+    account_add(table, sizeof *table + INITIAL_SLOT_CAPACITY * sizeof(slot));
+    *out = table;
+    return HF_OK;
+}
+
+static void free_flow_list(hf_flow *flow)
+{
+    while (flow) {
+        hf_flow *next = flow->next_;
+        hf_flow_free(flow);
+        flow = next;
+    }
+}
+
+void hf_flow_table_free(hf_flow_table *table)
+{
+    if (table == NULL) return;
+    for (size_t i = 0; i < table->slot_capacity; i++) {
+        flow_entry *entry = table->slots[i].entry;
+        if (entry) {
+            hf_flow_free(entry->flow);
+            hf_free(entry);
+        }
+    }
+    free_flow_list(table->batch_head);
+    free_flow_list(table->completed_head);
+    hf_free(table->slots);
+    hf_free(table);
+}
+
+/* Orientation of a new flow: the sender of its first packet is the client, except that the
+ * sender of a SYN+ACK is the server (SESSION mode only; FLOW keys are never reversed).
+ * OUT: *direction of the packet relative to the returned key. */
+static hf_flow_key oriented_key(const hf_flow_table *table, const hf_flow_key *key, uint8_t flags,
+                                int *direction)
+{
+    if (symmetric_mode(table) && (flags & (HF_TCP_SYN | HF_TCP_ACK)) == (HF_TCP_SYN | HF_TCP_ACK)) {
+        *direction = 1;
+        return reversed_key(key);
+    }
+    *direction = 0;
+    return *key;
+}
+
+/* Attach a fresh flow to `entry` (new, closed or reused) and make it the youngest open flow. */
+static void entry_start(hf_flow_table *table, flow_entry *entry, hf_flow *flow,
+                        const hf_flow_key *key)
+{
+    entry->key = *key;
+    entry->flow = flow;
+    entry->fin_seen[0] = entry->fin_seen[1] = 0;
+    entry->first_fin_direction = 0;
+    entry->peer_fin = 0;
+    entry->start_clock_ns = table->clock_ns;
+    flow->key = *key;
+    flow->creation_serial_ = table->next_serial++;
+    table->stats.flows_created++;
+    table->stats.open_flows++;
+}
+
+/* TCP close rules of flows.h for a packet just appended to `entry`. */
+static void apply_tcp_rules(hf_flow_table *table, flow_entry *entry, int direction, uint8_t flags)
+{
+    int ack_only = (flags & HF_TCP_ACK) && !(flags & (HF_TCP_SYN | HF_TCP_FIN | HF_TCP_RST));
+    if (table->config.split_mode == HF_SPLIT_SESSION) {
+        if (flags & HF_TCP_RST) {
+            entry_complete(table, entry, HF_FLOW_END_RST);
+        } else if (flags & HF_TCP_FIN) {
+            if (!entry->fin_seen[0] && !entry->fin_seen[1]) entry->first_fin_direction = (uint8_t)direction;
+            entry->fin_seen[direction] = 1;
+        } else if (entry->fin_seen[0] && entry->fin_seen[1] && ack_only &&
+                   direction == entry->first_fin_direction) {
+            entry_complete(table, entry, HF_FLOW_END_FIN);
+        }
+        return;
+    }
+    /* FLOW mode: the reverse direction is another entry. */
+    if (!(flags & (HF_TCP_RST | HF_TCP_FIN))) {
+        if (entry->fin_seen[0] && entry->peer_fin && ack_only)
+            entry_complete(table, entry, HF_FLOW_END_FIN);
+        return;
+    }
+    hf_flow_key reverse = reversed_key(&entry->key);
+    int unused;
+    flow_entry *peer = table_lookup(table, &reverse, hash_key(table->config.hash_seed, &reverse, 0),
+                                    &unused);
+    if (peer == entry) peer = NULL;  /* a key whose endpoints are equal is its own reverse */
+    if (flags & HF_TCP_RST) {
+        entry_complete(table, entry, HF_FLOW_END_RST);
+        if (peer && !peer->closed) entry_complete(table, peer, HF_FLOW_END_RST);
+        return;
+    }
+    entry->fin_seen[0] = 1;
+    if (peer && (peer->closed || peer->fin_seen[0])) {
+        if (!peer->closed) peer->peer_fin = 1;
+        entry_complete(table, entry, HF_FLOW_END_FIN);
+    }
+}
+
+hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, hf_error *error)
+{
+    if (table == NULL || packet == NULL)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "flows: NULL table or packet");
+    int64_t record = (int64_t)packet->record_index;
+    if (packet->length > 0 && packet->bytes == NULL)
+        return hf_error_set(error, HF_ARGUMENT, record, -1, "flows: NULL bytes with length %zu",
+                            packet->length);
+    if (packet->has_key && packet->key.family != 4 && packet->key.family != 6)
+        return hf_error_set(error, HF_ARGUMENT, record, -1, "flows: key family %u is not 4 or 6",
+                            (unsigned)packet->key.family);
+
+    /* The clock only moves forward (flows.h, TIMEOUTS). */
+    if (!table->clock_started || packet->timestamp_ns > table->clock_ns) {
+        table->clock_ns = packet->timestamp_ns;
+        table->clock_started = 1;
+    }
+    int file_mode = table->config.split_mode == HF_SPLIT_FILE;
+    if (!file_mode) expire_timeouts(table);
+
+    hf_flow_key key;
+    memset(&key, 0, sizeof key);
+    if (!file_mode && packet->has_key) {
+        key = packet->key;
+        if (key.family == 4) {
+            memset(key.address[0] + 4, 0, 12);
+            memset(key.address[1] + 4, 0, 12);
+        }
+    } else if (!file_mode && !table->config.keep_non_ip) {
+        table->stats.non_ip_packets++;
+        return HF_OK;
+    }
+    int is_tcp = key.family != 0 && key.protocol == 6;
+    uint8_t flags = is_tcp ? packet->tcp_flags : 0;
+    uint64_t hash = hash_key(table->config.hash_seed, &key, symmetric_mode(table));
+    int direction = 0;
+    flow_entry *entry = table_lookup(table, &key, hash, &direction);
+
+    int starts_flow = entry == NULL;
+    if (entry && entry->closed) {
+        if (!(flags & HF_TCP_SYN)) {
+            table->stats.packets_after_close++;
+            return HF_OK;
+        }
+        starts_flow = 1;
+    } else if (entry && (flags & HF_TCP_SYN) && (entry->fin_seen[0] || entry->fin_seen[1])) {
+        starts_flow = 1;  /* NEW_SYN */
+    }
+
+    /* Allocate everything first: on failure nothing below has happened. */
+    flow_entry *created = NULL;
+    hf_flow *flow = entry && !starts_flow ? entry->flow : NULL;
+    if (starts_flow) {
+        flow = hf_calloc(1, sizeof *flow);
+        if (flow == NULL) goto nomem;
+        if (entry == NULL) {
+            created = hf_calloc(1, sizeof *created);
+            if (created == NULL || table_reserve_slot(table) != HF_OK) goto nomem;
+        }
+    }
+    if (flow_reserve(table, flow, packet) != HF_OK) goto nomem;
+
+    /* Commit. */
+    if (starts_flow) {
+        hf_flow_key oriented = oriented_key(table, &key, flags, &direction);
+        if (created) {
+            entry = created;
+            entry->hash = hash;
+            slots_insert(table->slots, table->slot_capacity, entry);
+            table->slot_count++;
+            account_add(table, sizeof *entry);
+            list_append(&table->idle_head, &table->idle_tail, entry);
+        } else if (entry->closed) {
+            list_unlink(&table->closed_head, &table->closed_tail, entry);
+            list_append(&table->idle_head, &table->idle_tail, entry);
+            entry->closed = 0;
+        } else {
+            entry_complete(table, entry, HF_FLOW_END_NEW_SYN);
+            age_unlink(table, entry);
+        }
+        age_append(table, entry);
+        entry_start(table, entry, flow, &oriented);
+    }
+    flow_append(table, flow, packet, direction, flags);
+    account_flow(table, entry);
+    table->stats.packets_added++;
+    entry->activity_clock_ns = table->clock_ns;
+    list_unlink(&table->idle_head, &table->idle_tail, entry);
+    list_append(&table->idle_head, &table->idle_tail, entry);
+    if (is_tcp && !file_mode) apply_tcp_rules(table, entry, direction, flags);
+    flush_batch(table);
+    evict_over_limit(table);
+    return HF_OK;
+
+nomem:
+    if (starts_flow) hf_flow_free(flow);
+    else if (entry) account_flow(table, entry);  /* a capacity may have grown */
+    hf_free(created);
+    return hf_error_set(error, HF_NOMEM, record, -1, "flows: out of memory");
+}
+
+hf_status hf_flow_table_pop(hf_flow_table *table, hf_flow **out)
+{
+    if (out == NULL) return HF_ARGUMENT;
+    *out = NULL;
+    if (table == NULL) return HF_ARGUMENT;
+    hf_flow *flow = table->completed_head;
+    if (flow == NULL) return HF_EOF;
+    table->completed_head = flow->next_;
+    if (table->completed_head == NULL) table->completed_tail = NULL;
+    flow->next_ = NULL;
+    *out = flow;
+    return HF_OK;
+}
+
+void hf_flow_table_finish(hf_flow_table *table)
+{
+    if (table == NULL) return;
+    while (table->age_head) entry_complete(table, table->age_head, HF_FLOW_END_INPUT);
+    flush_batch(table);
+    while (table->closed_head) entry_remove(table, table->closed_head);
+}
+
+void hf_flow_table_stats(const hf_flow_table *table, hf_flow_stats *out)
+{
+    if (out == NULL) return;
+    if (table == NULL) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = table->stats;
+}
