@@ -250,7 +250,7 @@ def _convert(job, settings):
     if settings.cancel.is_set():
         return _Result(CANCELLED)
     try:
-        if not settings.overwrite and os.path.exists(
+        if not settings.overwrite and os.path.isfile(
                 _completion_marker(job.prefix, settings.per_packet)):
             return _Result(COMPLETE)
         if not job.explicit and not heifip.is_capture(job.path):
@@ -377,6 +377,8 @@ class _Reporter:
         try:
             width = os.get_terminal_size(self.stream.fileno()).columns
         except (OSError, ValueError, AttributeError):
+            width = 0
+        if width < 20:   # unknown or unset (a fresh pty reports 0 columns)
             width = 80
         bar_width = max(0, min(30, width - len(text) - 4))
         if bar_width >= 5 and self.total:
@@ -484,9 +486,9 @@ def _summarise(jobs, results, walk_errors, reporter, interrupted, stderr):
     if counts[COMPLETE]:
         parts.append(f"{counts[COMPLETE]} already complete")
     if counts[NOT_CAPTURE]:
-        parts.append(f"{counts[NOT_CAPTURE]} not captures")
+        parts.append(_plural(counts[NOT_CAPTURE], "not a capture", "not captures"))
     if reporter.warning_count:
-        parts.append(f"{reporter.warning_count} warnings")
+        parts.append(_plural(reporter.warning_count, "warning", "warnings"))
     parts.append(f"{len(failures)} failed")
     if counts[CANCELLED] or interrupted:
         parts.append(f"{counts[CANCELLED]} not done (interrupted)")
@@ -501,6 +503,10 @@ def _summarise(jobs, results, walk_errors, reporter, interrupted, stderr):
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED if failures else EXIT_OK
+
+
+def _plural(count, one, many):
+    return f"{count} {one if count == 1 else many}"
 
 
 def _image_class(name):
