@@ -1,0 +1,47 @@
+"""Type stubs of heifip._core, the C binding (csrc/module.c)."""
+from os import PathLike
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+StrPath = Union[str, bytes, PathLike]
+
+PREPROCESS_NONE: int
+PREPROCESS_HEADER: int
+ANONYMIZE_RANDOM: int
+ANONYMIZE_CONSISTENT: int
+ANONYMIZE_ZERO: int
+ANONYMIZE_KEEP: int
+IMAGE_PACKET: int
+IMAGE_FLOW: int
+IMAGE_FLOW_TILED_FIXED: int
+IMAGE_FLOW_TILED_AUTO: int
+IMAGE_MARKOV_PACKET: int
+IMAGE_MARKOV_FLOW: int
+PNG_DEFAULT_LEVEL: int
+PNG_DEFAULT_FILTER: int
+
+class PacketList(Sequence[bytes]):
+    """Per-packet byte strings of one source."""
+    damage: Optional[Tuple[int, int, str]]
+    has_keys: bool
+    def __len__(self) -> int: ...
+    def __getitem__(self, i: int) -> bytes: ...  # type: ignore[override]
+    def key(self, i: int) -> bytes: ...
+    def record_index(self, i: int) -> int: ...
+    def select(self, indices: Sequence[int]) -> "PacketList": ...
+
+def read_file(path: StrPath, mode: int = ..., anonymize: int = ..., seed: int = ...,
+              limit: int = ..., collect_keys: bool = ...) -> PacketList: ...
+def read_memory(data: bytes, mode: int = ..., anonymize: int = ..., seed: int = ...,
+                limit: int = ..., collect_keys: bool = ...) -> PacketList: ...
+def process_frames(frames: Sequence[Tuple[bytes, int]], mode: int = ..., anonymize: int = ...,
+                   seed: int = ..., collect_keys: bool = ...) -> PacketList: ...
+def render(packets: PacketList, kind: int, dim: int = ..., fill: int = ..., auto_dim: bool = ...,
+           append: bool = ..., cols: int = ..., min_dim: int = ..., max_dim: int = ...,
+           min_packets: int = ..., max_packets: int = ...) -> list[np.ndarray]: ...
+def render_packets(packets: Sequence[bytes], kind: int, dim: int = ..., fill: int = ...,
+                   auto_dim: bool = ..., append: bool = ..., cols: int = ...) -> np.ndarray: ...
+def encode_png(image: np.ndarray, level: int = ..., filter: int = ...) -> bytes: ...
+def write_png(path: StrPath, image: np.ndarray, level: int = ..., filter: int = ...) -> None: ...
+def probe(path: StrPath) -> str: ...
