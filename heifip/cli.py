@@ -70,6 +70,16 @@ _positive_int.__name__ = "positive integer"
 _non_negative_int.__name__ = "non-negative integer"
 
 
+def _seed(text):
+    value = int(text)
+    if not 0 <= value < 2 ** 64:
+        raise argparse.ArgumentTypeError(f"must be in 0 .. 2**64-1, got {value}")
+    return value
+
+
+_seed.__name__ = "seed"
+
+
 def _opt(*flags, **kwargs):
     return (flags, kwargs)
 
@@ -111,8 +121,9 @@ _RUN_OPTIONS = [
          choices=("random", "consistent", "zero", "keep"), default="random",
          help="addresses written into the images: random per packet as 1.1.1 (default), "
          "consistent pseudonyms, zero, or keep the originals"),
-    _opt("--seed", dest="seed", type=int, default=None, metavar="N",
-         help="seed of the random and consistent address choices (default: unpredictable)"),
+    _opt("--seed", dest="seed", type=_seed, default=0, metavar="N",
+         help="key of the random and consistent address choices; the same seed gives the same "
+         "images (default: 0)"),
     _opt("--packet-limit", dest="packet_limit", type=_non_negative_int, default=64, metavar="N",
          help="records read per file, 0 = whole file (default: 64, heifip 1.1.1's fixed cap)"),
     _opt("--overwrite", dest="overwrite", action="store_true",
@@ -209,11 +220,12 @@ class _Job:
 
 
 class _Result:
-    __slots__ = ("state", "images", "reason")
+    __slots__ = ("state", "images", "packets", "reason")
 
-    def __init__(self, state, images=0, reason=""):
+    def __init__(self, state, images=0, packets=0, reason=""):
         self.state = state
         self.images = images
+        self.packets = packets
         self.reason = reason
 
 
@@ -238,6 +250,25 @@ def _completion_marker(prefix, per_packet):
     return output_names(prefix, 1, per_packet)[0]
 
 
+def _images_of(extractor, path, args, image_args):
+    """create_image_from_file(path, *args, *image_args) and the number of packets read.
+
+    The count (for the progress bar) needs the extractor's two steps, read and render; they are
+    the body of FIPExtractor.create_image_from_file (heifip/extractor.py), used when present.
+    The tests compare every command's output with create_image_from_file itself.
+    """
+    steps = ("_bind", "_read_file", "_create_matrix")
+    if all(hasattr(extractor, name) for name in steps):
+        (preprocessing_type, image_class, min_dim, max_dim, min_packets, max_packets,
+         _remove_duplicates) = args
+        bound = extractor._bind(image_class, image_args, {})
+        packets = extractor._read_file(path, preprocessing_type)
+        images = extractor._create_matrix(packets, image_class, bound, min_dim, max_dim,
+                                          min_packets, max_packets)
+        return images, len(packets)
+    return extractor.create_image_from_file(path, *args, *image_args), 0
+
+
 def _save(extractor, image, name):
     # save_image appends _processed.png to its prefix, converts Markov probabilities to
     # uint8(trunc(255 p)), creates parent folders and writes atomically (temp file + rename).
@@ -255,14 +286,14 @@ def _convert(job, settings):
             return _Result(COMPLETE)
         if not job.explicit and not heifip.is_capture(job.path):
             return _Result(NOT_CAPTURE, reason="not a capture")
-        images = settings.extractor.create_image_from_file(
-            job.path, *settings.args, *settings.image_args)
+        images, packets = _images_of(settings.extractor, job.path, settings.args,
+                                     settings.image_args)
         names = output_names(job.prefix, len(images), settings.per_packet)
         for i in reversed(range(len(images))):   # index 0 last: it marks the file complete
             if settings.cancel.is_set():
                 return _Result(CANCELLED)
             _save(settings.extractor, images[i], names[i])
-        return _Result(CONVERTED, images=len(images))
+        return _Result(CONVERTED, images=len(images), packets=packets)
     except Exception as exc:  # every failure of one file is reported, never fatal for the run
         return _Result(FAILED, reason=_describe(exc))
 
@@ -329,6 +360,7 @@ class _Reporter:
         self.drawn = False
         self.done = 0
         self.images = 0
+        self.packets = 0
         self.warnings = []       # filled from any thread (list.append is atomic)
         self.warning_count = 0
 
@@ -356,6 +388,7 @@ class _Reporter:
     def advance(self, result):
         self.done += 1
         self.images += result.images
+        self.packets += result.packets
 
     def draw(self, force=False):
         if not self.bar:
@@ -372,7 +405,7 @@ class _Reporter:
             eta = "done"
         else:
             eta = "ETA ?"
-        text = (f"{self.done}/{self.total} files  {self.images} images  "
+        text = (f"{self.done}/{self.total} files  {self.packets} packets  {self.images} images  "
                 f"{rate:.1f} files/s  {eta}")
         try:
             width = os.get_terminal_size(self.stream.fileno()).columns

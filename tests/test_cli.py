@@ -598,7 +598,7 @@ def test_progress_bar_on_a_terminal(tree, tmp_path):
     assert proc.wait(timeout=30) == 0
     text = b"".join(chunks).decode()
     assert "\r" in text
-    assert re.search(r"7/7 files +5 images +\d+\.\d files/s", text), text
+    assert re.search(r"7/7 files +21 packets +5 images +\d+\.\d files/s", text), text
     assert "5 converted (5 images)" in text
     quiet = subprocess.run([*FIP, "extract", "flow", "-r", str(tree), "-w", str(tmp_path / "q"),
                             "-q"], capture_output=True, text=True, timeout=30)
