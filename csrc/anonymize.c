@@ -151,3 +151,12 @@ void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length)
     }
     memcpy(address, replacement, length);
 }
+
+void hf_anonymizer_pseudonym(const hf_anonymizer *anonymizer, uint8_t *address, size_t length)
+{
+    hf_anonymizer consistent = *anonymizer;
+    if (consistent.mode == HF_ANONYMIZE_RANDOM) consistent.mode = HF_ANONYMIZE_CONSISTENT;
+    hf_address_map map;
+    hf_address_map_begin(&map, &consistent, 0, NULL, 0);
+    hf_address_map_apply(&map, address, length);
+}

@@ -70,6 +70,11 @@ void hf_address_map_begin(hf_address_map *map, const hf_anonymizer *anonymizer,
  * replacement within one packet in RANDOM mode, and across everything in CONSISTENT mode. */
 void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length);
 
+/* The keyed pseudonym of an address, for names and metadata (flow keys) rather than packet bytes:
+ * RANDOM and CONSISTENT give the CONSISTENT pseudonym (stable across packets, so a flow has one
+ * name), ZERO writes zeros, KEEP leaves the address.  In place; lengths up to 16. */
+void hf_anonymizer_pseudonym(const hf_anonymizer *anonymizer, uint8_t *address, size_t length);
+
 /* SipHash-2-4 of `length` bytes under `key` (exposed for the flow stage's hash and for tests). */
 uint64_t hf_siphash24(const uint64_t key[2], const uint8_t *data, size_t length);
 

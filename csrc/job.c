@@ -3,7 +3,10 @@
  */
 #include "job.h"
 
+#include <string.h>
+
 #include "dissect.h"
+#include "filter.h"
 #include "reader.h"
 
 void hf_packet_list_init(hf_packet_list *list)
@@ -166,4 +169,132 @@ hf_status hf_job_process_frames(const hf_frame *frames, size_t n, const hf_job_c
         if (status != HF_OK) return status;
     }
     return HF_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Flow jobs */
+
+struct hf_flow_job {
+    hf_reader *reader;          /* owned */
+    hf_filter *filter;          /* owned; NULL = none */
+    hf_flow_table *table;       /* owned */
+    hf_job_config packets;
+    hf_buf scratch;             /* owned: the current packet's preprocessed bytes */
+    uint64_t records_read;
+    uint64_t records_matched;
+    int input_done;             /* the reader is exhausted and the table finished */
+    hf_error damage;
+};
+
+hf_status hf_flow_job_open(const char *path, const hf_flow_job_config *config, hf_flow_job **out,
+                           hf_error *error)
+{
+    *out = NULL;
+    hf_flow_job *job = hf_calloc(1, sizeof *job);
+    if (job == NULL) return hf_error_set(error, HF_NOMEM, -1, -1, "out of memory");
+    hf_error_clear(&job->damage);
+    job->packets = config->packets;
+    hf_status status = HF_OK;
+    if (config->bpf != NULL && config->bpf[0] != '\0') {
+        status = hf_filter_new(config->bpf, &job->filter, error);
+        if (status != HF_OK) goto fail;
+    }
+    status = hf_flow_table_new(&config->flows, &job->table, error);
+    if (status != HF_OK) goto fail;
+    status = hf_reader_open_path(path, &job->reader, error);
+    if (status != HF_OK) goto fail;
+    *out = job;
+    return HF_OK;
+fail:
+    hf_flow_job_free(job);
+    return status;
+}
+
+/* Read, filter, dissect, preprocess and add one record.  OUT: *done = 1 at the end of input. */
+static hf_status feed_one(hf_flow_job *job, int *done, hf_error *error)
+{
+    *done = 0;
+    if (job->packets.packet_limit != 0 && job->records_read >= job->packets.packet_limit) {
+        *done = 1;
+        return HF_OK;
+    }
+    hf_record record;
+    hf_status status = hf_reader_next(job->reader, &record, error);
+    if (status == HF_EOF) { *done = 1; return HF_OK; }
+    if (status != HF_OK) return status;
+    job->records_read++;
+    if (job->filter != NULL) {
+        int matches = 0;
+        status = hf_filter_match(job->filter, record.linktype, record.data, record.caplen,
+                                 record.wirelen, &matches, error);
+        if (status != HF_OK) {
+            error->record_index = (int64_t)record.index;
+            return status;
+        }
+        if (!matches) return HF_OK;
+    }
+    job->records_matched++;
+    hf_dissection dissection;
+    status = hf_dissect_packet(record.data, record.caplen, record.linktype, &dissection);
+    if (status != HF_OK)
+        return hf_error_set(error, status, (int64_t)record.index, -1, "dissection failed");
+    hf_flow_packet packet;
+    memset(&packet, 0, sizeof packet);
+    status = hf_flow_key_from_dissection(record.data, record.caplen, &dissection, &packet);
+    if (status != HF_OK)
+        return hf_error_set(error, status, (int64_t)record.index, -1, "no flow key");
+    hf_address_map addresses;
+    hf_address_map_begin(&addresses, &job->packets.anonymizer, record.index, record.data,
+                         record.caplen);
+    job->scratch.length = 0;
+    status = hf_preprocess_packet(record.data, record.caplen, &dissection, job->packets.mode,
+                                  &addresses, &job->scratch, error);
+    if (status != HF_OK) return status;
+    packet.timestamp_ns = record.timestamp_ns;
+    packet.record_index = record.index;
+    packet.bytes = job->scratch.data;
+    packet.length = job->scratch.length;
+    packet.frame_length = record.wirelen > record.caplen ? record.wirelen : record.caplen;
+    return hf_flow_table_add(job->table, &packet, error);
+}
+
+hf_status hf_flow_job_next(hf_flow_job *job, hf_flow **flow, hf_error *error)
+{
+    *flow = NULL;
+    for (;;) {
+        if (hf_flow_table_pop(job->table, flow) == HF_OK) return HF_OK;
+        if (job->input_done) return HF_EOF;
+        int done = 0;
+        hf_status status = feed_one(job, &done, error);
+        if (status != HF_OK) return status;
+        if (done) {
+            const hf_error *seen = hf_reader_damage(job->reader);
+            if (seen != NULL) job->damage = *seen;
+            hf_flow_table_finish(job->table);
+            job->input_done = 1;
+        }
+    }
+}
+
+const hf_error *hf_flow_job_damage(const hf_flow_job *job) { return &job->damage; }
+
+void hf_flow_job_counts(const hf_flow_job *job, uint64_t *records_read, uint64_t *records_matched)
+{
+    *records_read = job->records_read;
+    *records_matched = job->records_matched;
+}
+
+void hf_flow_job_stats(const hf_flow_job *job, hf_flow_stats *out)
+{
+    hf_flow_table_stats(job->table, out);
+}
+
+void hf_flow_job_free(hf_flow_job *job)
+{
+    if (job == NULL) return;
+    hf_reader_free(job->reader);
+    hf_filter_free(job->filter);
+    hf_flow_table_free(job->table);
+    hf_buf_free(&job->scratch);
+    hf_free(job);
 }

@@ -97,3 +97,39 @@ hf_status hf_job_process_frames(const hf_frame *frames,
                                 hf_error *error);
 
 #endif /* HF_JOB_H */
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Flow jobs: reader -> filter -> dissect -> preprocess -> flows, one completed flow at a time.    */
+
+#include "flows.h"
+
+typedef struct hf_flow_job_config {
+    hf_job_config packets;     /* preprocessing and addresses; packet_limit = records read
+                                  (0 = all); collect_keys is ignored */
+    hf_flow_config flows;      /* split mode, timeouts, limits, memory bound */
+    const char *bpf;           /* borrowed during hf_flow_job_open; NULL or "" = no filter */
+} hf_flow_job_config;
+
+typedef struct hf_flow_job hf_flow_job;
+
+/* Open `path` for flow extraction.  OUT: *out (owned; hf_flow_job_free).
+ * Errors: as hf_reader_open_path; HF_ARGUMENT for a bad BPF expression or flow config. */
+hf_status hf_flow_job_open(const char *path,
+                           const hf_flow_job_config *config,
+                           hf_flow_job **out,
+                           hf_error *error);
+
+/* The next completed flow in flows.h's documented order.
+ * OUT: *flow (owned by the caller: hf_flow_free) and HF_OK; HF_EOF when the capture is done;
+ * otherwise an error (HF_NOMEM, HF_IO, HF_UNSUPPORTED for a filter that does not fit a link type). */
+hf_status hf_flow_job_next(hf_flow_job *job, hf_flow **flow, hf_error *error);
+
+/* Damage the reader met (status HF_OK when none); valid until hf_flow_job_free. */
+const hf_error *hf_flow_job_damage(const hf_flow_job *job);
+
+/* Records read so far, and how many the filter let through. */
+void hf_flow_job_counts(const hf_flow_job *job, uint64_t *records_read, uint64_t *records_matched);
+
+void hf_flow_job_stats(const hf_flow_job *job, hf_flow_stats *out);
+
+void hf_flow_job_free(hf_flow_job *job);   /* NULL ok */

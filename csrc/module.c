@@ -20,6 +20,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "pythread.h"
+
 #include "job.h"
 #include "png.h"
 #include "reader.h"
@@ -555,6 +557,25 @@ done:
     return result;
 }
 
+
+/* needs(kind, dim, fill, auto_dim, append, cols) -> (bytes per packet, packets per flow), each
+ * -1 for "all": what the flow stage has to keep for this image (render.h). */
+static PyObject *needs(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    (void)module;
+    static char *keywords[] = {"kind", "dim", "fill", "auto_dim", "append", "cols", NULL};
+    int kind, auto_dim = 0, append = 0;
+    long long dim = 8, fill = 0, cols = 4;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "i|LLppL", keywords, &kind, &dim, &fill,
+                                     &auto_dim, &append, &cols))
+        return NULL;
+    hf_image_params params;
+    if (parse_image_params(kind, dim, fill, auto_dim, append, cols, &params) < 0) return NULL;
+    size_t bytes = hf_render_bytes_needed(&params), packets = hf_render_packets_needed(&params);
+    return Py_BuildValue("(nn)", bytes == SIZE_MAX || bytes > PY_SSIZE_T_MAX ? (Py_ssize_t)-1 : (Py_ssize_t)bytes,
+                         packets == SIZE_MAX || packets > PY_SSIZE_T_MAX ? (Py_ssize_t)-1 : (Py_ssize_t)packets);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* PNG */
 
@@ -664,6 +685,198 @@ static PyObject *probe(PyObject *module, PyObject *arg)
     return result;
 }
 
+
+/* ---------------------------------------------------------------------------------------------- */
+/* FlowReader: an iterator over the completed flows of one capture (flows.h, job.h). */
+
+typedef struct {
+    PyObject_HEAD
+    hf_flow_job *job;        /* owned; NULL once exhausted or failed */
+    hf_anonymizer anonymizer;
+    PyObject *path;          /* owned: str, for messages */
+    PyObject *damage;        /* owned: None or (record_index, byte_offset, reason) */
+    PyThread_type_lock lock; /* owned: one __next__ at a time (the job is single-threaded) */
+} FlowReader;
+
+static void FlowReader_dealloc(FlowReader *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    hf_flow_job_free(self->job);
+    Py_CLEAR(self->path);
+    Py_CLEAR(self->damage);
+    if (self->lock) PyThread_free_lock(self->lock);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"path", "mode", "anonymize", "seed", "split", "idle_timeout_ns",
+                               "active_timeout_ns", "max_packets", "min_packets",
+                               "bytes_per_packet", "max_memory_bytes", "keep_non_ip", "bpf",
+                               "limit", NULL};
+    PyObject *path = NULL;
+    int mode = 0, anonymize = 0, split = HF_SPLIT_SESSION, keep_non_ip = 0;
+    unsigned long long seed = 0, limit = 0;
+    long long idle = HF_FLOW_DEFAULT_IDLE_TIMEOUT_NS, active = HF_FLOW_DEFAULT_ACTIVE_TIMEOUT_NS;
+    Py_ssize_t max_packets = 0, min_packets = 0, bytes_per_packet = -1,
+               max_memory = (Py_ssize_t)HF_FLOW_DEFAULT_MAX_MEMORY_BYTES;
+    const char *bpf = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|iiKiLLnnnnpzK", keywords,
+                                     PyUnicode_FSConverter, &path, &mode, &anonymize, &seed,
+                                     &split, &idle, &active, &max_packets, &min_packets,
+                                     &bytes_per_packet, &max_memory, &keep_non_ip, &bpf, &limit))
+        return NULL;
+    FlowReader *self = NULL;
+    hf_flow_job_config config;
+    if (make_config(mode, anonymize, seed, limit, 0, &config.packets) < 0) goto fail;
+    if (split < HF_SPLIT_SESSION || split > HF_SPLIT_FILE || idle < 0 || active < 0 ||
+        max_packets < 0 || min_packets < 0 || max_memory < 0) {
+        PyErr_SetString(PyExc_ValueError, "invalid flow configuration (negative value or unknown split)");
+        goto fail;
+    }
+    hf_flow_config_init(&config.flows);
+    config.flows.split_mode = (hf_split_mode)split;
+    config.flows.idle_timeout_ns = idle;
+    config.flows.active_timeout_ns = active;
+    config.flows.max_packets = (size_t)max_packets;
+    config.flows.min_packets = (size_t)min_packets;
+    config.flows.bytes_per_packet = bytes_per_packet < 0 ? SIZE_MAX : (size_t)bytes_per_packet;
+    config.flows.max_memory_bytes = (size_t)max_memory;
+    config.flows.keep_non_ip = keep_non_ip;
+    config.bpf = bpf;
+    self = (FlowReader *)type->tp_alloc(type, 0);
+    if (self == NULL) goto fail;
+    self->anonymizer = config.packets.anonymizer;
+    self->damage = Py_NewRef(Py_None);
+    self->lock = PyThread_allocate_lock();
+    if (self->lock == NULL) { PyErr_NoMemory(); goto fail; }
+    const char *c_path = PyBytes_AS_STRING(path);
+    self->path = PyUnicode_DecodeFSDefault(c_path);
+    if (self->path == NULL) goto fail;
+    hf_error error;
+    hf_error_clear(&error);
+    hf_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = hf_flow_job_open(c_path, &config, &self->job, &error);
+    Py_END_ALLOW_THREADS
+    if (status != HF_OK) {
+        PyObject *module = PyType_GetModule(type);
+        if (module != NULL) raise_core_error(module, status, &error, self->path);
+        goto fail;
+    }
+    Py_DECREF(path);
+    return (PyObject *)self;
+fail:
+    Py_XDECREF(self);
+    Py_XDECREF(path);
+    return NULL;
+}
+
+static PyObject *address_bytes(const hf_anonymizer *anonymizer, const hf_flow_key *key, int side)
+{
+    size_t length = key->family == 4 ? 4 : key->family == 6 ? 16 : 0;
+    uint8_t address[16];
+    memcpy(address, key->address[side], 16);
+    if (length) hf_anonymizer_pseudonym(anonymizer, address, length);
+    return PyBytes_FromStringAndSize((const char *)address, (Py_ssize_t)length);
+}
+
+/* (PacketList, meta tuple) for one flow; see heifip/sessions.py for the meta fields. */
+static PyObject *flow_result(PyObject *module, FlowReader *self, const hf_flow *flow)
+{
+    PacketList *list = packet_list_new(module);
+    if (list == NULL) return NULL;
+    for (size_t i = 0; i < flow->kept_count; i++) {
+        if (hf_packet_list_append(&list->list, flow->packets[i].data, flow->packets[i].length, 0,
+                                  0) != HF_OK) {
+            Py_DECREF(list);
+            return PyErr_NoMemory();
+        }
+    }
+    PyObject *a0 = address_bytes(&self->anonymizer, &flow->key, 0);
+    PyObject *a1 = address_bytes(&self->anonymizer, &flow->key, 1);
+    PyObject *result = NULL;
+    if (a0 && a1)
+        result = Py_BuildValue("(N(iiOiOiLLKKnKKsK))", (PyObject *)list, flow->key.family,
+                               flow->key.protocol, a0, flow->key.port[0], a1, flow->key.port[1],
+                               (long long)flow->first_timestamp_ns,
+                               (long long)flow->last_timestamp_ns,
+                               (unsigned long long)flow->packet_count,
+                               (unsigned long long)flow->byte_count, (Py_ssize_t)flow->kept_count,
+                               (unsigned long long)flow->first_record_index,
+                               (unsigned long long)flow->last_record_index,
+                               hf_flow_end_name(flow->end_reason),
+                               (unsigned long long)flow->sequence);
+    else
+        Py_DECREF(list);
+    Py_XDECREF(a0);
+    Py_XDECREF(a1);
+    return result;
+}
+
+static PyObject *FlowReader_next(FlowReader *self)
+{
+    if (self->job == NULL) return NULL;  /* StopIteration */
+    PyObject *module = PyType_GetModule(Py_TYPE(self));
+    if (module == NULL) return NULL;
+    hf_flow *flow = NULL;
+    hf_error error;
+    hf_error_clear(&error);
+    hf_status status;
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    status = hf_flow_job_next(self->job, &flow, &error);
+    PyThread_release_lock(self->lock);
+    Py_END_ALLOW_THREADS
+    if (status == HF_OK) {
+        PyObject *result = flow_result(module, self, flow);
+        hf_flow_free(flow);
+        return result;
+    }
+    const hf_error *damage = hf_flow_job_damage(self->job);
+    if (damage->status != HF_OK) {
+        PyObject *t = Py_BuildValue("(LLs)", (long long)damage->record_index,
+                                    (long long)damage->byte_offset, damage->reason);
+        if (t == NULL) return NULL;
+        Py_SETREF(self->damage, t);
+    }
+    hf_flow_job_free(self->job);
+    self->job = NULL;
+    if (status == HF_EOF) return NULL;
+    raise_core_error(module, status, &error, self->path);
+    return NULL;
+}
+
+static PyObject *FlowReader_get_damage(FlowReader *self, void *closure)
+{
+    (void)closure;
+    return Py_NewRef(self->damage);
+}
+
+static PyGetSetDef FlowReader_getset[] = {
+    {"damage", (getter)FlowReader_get_damage, NULL,
+     "None, or (record_index, byte_offset, reason) once the read met damage", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot FlowReader_slots[] = {
+    {Py_tp_new, FlowReader_new},
+    {Py_tp_dealloc, FlowReader_dealloc},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, FlowReader_next},
+    {Py_tp_getset, FlowReader_getset},
+    {Py_tp_doc, "FlowReader(path, ...): iterate (PacketList, meta) over the completed flows."},
+    {0, NULL},
+};
+
+static PyType_Spec FlowReader_spec = {
+    .name = "heifip._core.FlowReader",
+    .basicsize = sizeof(FlowReader),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = FlowReader_slots,
+};
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Module */
 
@@ -679,6 +892,8 @@ static PyMethodDef module_methods[] = {
      "max_packets) -> list of arrays"},
     {"render_packets", (PyCFunction)(void (*)(void))render_packets, METH_VARARGS | METH_KEYWORDS,
      "render_packets(packets, kind, dim, fill, auto_dim, append, cols) -> array"},
+    {"needs", (PyCFunction)(void (*)(void))needs, METH_VARARGS | METH_KEYWORDS,
+     "needs(kind, dim, fill, auto_dim, append, cols) -> (bytes_per_packet, packets_per_flow)"},
     {"encode_png", (PyCFunction)(void (*)(void))encode_png, METH_VARARGS | METH_KEYWORDS,
      "encode_png(image, level, filter) -> bytes"},
     {"write_png", (PyCFunction)(void (*)(void))write_png, METH_VARARGS | METH_KEYWORDS,
@@ -706,6 +921,11 @@ static int module_exec(PyObject *module)
     if (st->packet_list_type == NULL) return -1;
     if (PyModule_AddObjectRef(module, "PacketList", (PyObject *)st->packet_list_type) < 0)
         return -1;
+    PyObject *flow_reader = PyType_FromModuleAndSpec(module, &FlowReader_spec, NULL);
+    if (flow_reader == NULL) return -1;
+    int added = PyModule_AddObjectRef(module, "FlowReader", flow_reader);
+    Py_DECREF(flow_reader);
+    if (added < 0) return -1;
     if (add_int(module, "PREPROCESS_NONE", HF_PREPROCESS_NONE) < 0 ||
         add_int(module, "PREPROCESS_HEADER", HF_PREPROCESS_HEADER) < 0 ||
         add_int(module, "ANONYMIZE_RANDOM", HF_ANONYMIZE_RANDOM) < 0 ||
@@ -719,7 +939,13 @@ static int module_exec(PyObject *module)
         add_int(module, "IMAGE_MARKOV_PACKET", HF_IMAGE_MARKOV_PACKET) < 0 ||
         add_int(module, "IMAGE_MARKOV_FLOW", HF_IMAGE_MARKOV_FLOW) < 0 ||
         add_int(module, "PNG_DEFAULT_LEVEL", HF_PNG_DEFAULT_LEVEL) < 0 ||
-        add_int(module, "PNG_DEFAULT_FILTER", HF_PNG_DEFAULT_FILTER) < 0)
+        add_int(module, "PNG_DEFAULT_FILTER", HF_PNG_DEFAULT_FILTER) < 0 ||
+        add_int(module, "SPLIT_SESSION", HF_SPLIT_SESSION) < 0 ||
+        add_int(module, "SPLIT_FLOW", HF_SPLIT_FLOW) < 0 ||
+        add_int(module, "SPLIT_FILE", HF_SPLIT_FILE) < 0 ||
+        PyModule_AddIntConstant(module, "DEFAULT_IDLE_TIMEOUT_NS", HF_FLOW_DEFAULT_IDLE_TIMEOUT_NS) < 0 ||
+        PyModule_AddIntConstant(module, "DEFAULT_ACTIVE_TIMEOUT_NS", HF_FLOW_DEFAULT_ACTIVE_TIMEOUT_NS) < 0 ||
+        PyModule_AddIntConstant(module, "DEFAULT_MAX_MEMORY_BYTES", (long)HF_FLOW_DEFAULT_MAX_MEMORY_BYTES) < 0)
         return -1;
     return 0;
 }

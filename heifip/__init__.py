@@ -19,6 +19,8 @@ _LAZY = {
     "save_png": "heifip.extractor",
     "PacketProcessorType": "heifip.layers",
     "is_capture": "heifip._capture",
+    "extract": "heifip.sessions",
+    "flows": "heifip.sessions",
 }
 
 
