@@ -36,6 +36,7 @@ typedef struct module_state {
     PyObject *capture_format_error;  /* heifip.errors.CaptureFormatError */
     PyObject *image_parameter_error; /* heifip.errors.ImageParameterError */
     PyObject *heifip_error;          /* heifip.errors.HeifipError */
+    PyObject *filter_error;          /* heifip.errors.FilterError */
     PyTypeObject *packet_list_type;
 } module_state;
 
@@ -762,7 +763,12 @@ static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kw
     Py_END_ALLOW_THREADS
     if (status != HF_OK) {
         PyObject *module = PyType_GetModule(type);
-        if (module != NULL) raise_core_error(module, status, &error, self->path);
+        if (module != NULL) {
+            if (status == HF_ARGUMENT) /* the only argument error left here: the BPF filter */
+                PyErr_SetString(state_of(module)->filter_error, error.reason);
+            else
+                raise_core_error(module, status, &error, self->path);
+        }
         goto fail;
     }
     Py_DECREF(path);
@@ -844,7 +850,11 @@ static PyObject *FlowReader_next(FlowReader *self)
     hf_flow_job_free(self->job);
     self->job = NULL;
     if (status == HF_EOF) return NULL;
-    raise_core_error(module, status, &error, self->path);
+    if (status == HF_UNSUPPORTED && error.reason[0] != '\0' && strstr(error.reason, "BPF") != NULL)
+        PyErr_Format(state_of(module)->filter_error, "%S: record %lld: %s", self->path,
+                     (long long)error.record_index, error.reason);
+    else
+        raise_core_error(module, status, &error, self->path);
     return NULL;
 }
 
@@ -915,8 +925,11 @@ static int module_exec(PyObject *module)
     st->capture_format_error = PyObject_GetAttrString(errors, "CaptureFormatError");
     st->image_parameter_error = PyObject_GetAttrString(errors, "ImageParameterError");
     st->heifip_error = PyObject_GetAttrString(errors, "HeifipError");
+    st->filter_error = PyObject_GetAttrString(errors, "FilterError");
     Py_DECREF(errors);
-    if (!st->capture_format_error || !st->image_parameter_error || !st->heifip_error) return -1;
+    if (!st->capture_format_error || !st->image_parameter_error || !st->heifip_error ||
+        !st->filter_error)
+        return -1;
     st->packet_list_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &PacketList_spec, NULL);
     if (st->packet_list_type == NULL) return -1;
     if (PyModule_AddObjectRef(module, "PacketList", (PyObject *)st->packet_list_type) < 0)
@@ -956,6 +969,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->capture_format_error);
     Py_VISIT(st->image_parameter_error);
     Py_VISIT(st->heifip_error);
+    Py_VISIT(st->filter_error);
     Py_VISIT(st->packet_list_type);
     return 0;
 }
@@ -966,6 +980,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->capture_format_error);
     Py_CLEAR(st->image_parameter_error);
     Py_CLEAR(st->heifip_error);
+    Py_CLEAR(st->filter_error);
     Py_CLEAR(st->packet_list_type);
     return 0;
 }

@@ -17,8 +17,13 @@ class ImageParameterError(HeifipError, ValueError):
     """Image arguments that cannot make an image (e.g. cols=0, or a size beyond the limits)."""
 
 
+class FilterError(HeifipError, ValueError):
+    """A BPF filter expression libpcap cannot compile (or one that does not fit a link type)."""
+
+
 class CaptureDamageWarning(UserWarning):
     """A capture was damaged (truncated, corrupt record); the packets before the damage were used."""
 
 
-__all__ = ["HeifipError", "CaptureFormatError", "ImageParameterError", "CaptureDamageWarning"]
+__all__ = ["HeifipError", "CaptureFormatError", "ImageParameterError", "FilterError",
+           "CaptureDamageWarning"]

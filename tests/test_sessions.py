@@ -1,0 +1,151 @@
+"""heifip.flows / heifip.extract on hand-built captures whose sessions are known."""
+import struct
+
+import numpy as np
+import pytest
+
+import heifip
+from heifip.errors import HeifipError
+from heifip.extractor import FIPExtractor
+from heifip.images.flow import FlowImage
+
+from pcapgen import IP6_A, IP6_B, IP_A, IP_B, MAC_A, MAC_B, ether, ipv4, ipv6, tcp, udp, write_pcap
+
+IP_C = bytes([10, 0, 0, 3])
+SYN, SYNACK, ACK, FINACK = 0x02, 0x12, 0x10, 0x11
+
+
+def c2s(flags, sport=40000, dport=80):
+    return ether(ipv4(tcp(sport=sport, dport=dport, flags=flags)))
+
+
+def s2c(flags, sport=40000, dport=80):
+    return ether(ipv4(tcp(sport=dport, dport=sport, flags=flags), src=IP_B, dst=IP_A),
+                 dst=MAC_A, src=MAC_B)
+
+
+def vlan_udp():
+    tag = struct.pack("!HH", 5, 0x0800)
+    inner = ipv4(udp(b"v", sport=7000, dport=7001), proto=17)
+    return MAC_B + MAC_A + struct.pack("!H", 0x8100) + tag + inner
+
+
+QUERY = ether(ipv4(udp(b"q" * 12, sport=5000, dport=53), dst=IP_C, proto=17))
+REPLY = ether(ipv4(udp(b"r" * 12, sport=53, dport=5000), src=IP_C, dst=IP_A, proto=17))
+V6_SYN = ether(ipv6(tcp(sport=1234, dport=443, flags=SYN)), ethertype=0x86DD)
+ARP = ether(bytes(28), ethertype=0x0806)
+
+RECORDS = [c2s(SYN), QUERY, s2c(SYNACK), V6_SYN, c2s(ACK), REPLY, c2s(FINACK), s2c(FINACK),
+           c2s(ACK), c2s(SYN), vlan_udp(), s2c(SYNACK), ARP]
+
+
+@pytest.fixture
+def capture(tmp_path):
+    return write_pcap(tmp_path / "mixed.pcap", RECORDS)
+
+
+def summary(flows):
+    return [(f.meta.first_record, f.meta.packets, f.meta.end) for f in flows]
+
+
+def test_sessions_in_documented_order(capture):
+    got = list(heifip.flows(capture, anonymize="keep"))
+    # A completes at its final ACK (record 8); the rest at the end of input, by first record
+    assert summary(got) == [(0, 6, "fin"), (1, 2, "end_of_input"), (3, 1, "end_of_input"),
+                            (9, 2, "end_of_input"), (10, 1, "end_of_input")]
+    a, b, c, a2, v = (f.meta for f in got)
+    assert (a.src, a.sport, a.dst, a.dport, a.protocol) == ("10.0.0.1", 40000, "10.0.0.2", 80, 6)
+    assert (b.src, b.sport, b.dst, b.dport, b.protocol) == ("10.0.0.1", 5000, "10.0.0.3", 53, 17)
+    assert c.family == 6 and c.src == "2001:db8::1" and c.dport == 443
+    assert (a2.sport, a2.dport) == (40000, 80)      # the reused 5-tuple is a new session
+    assert v.sport == 7000 and v.dport == 7001       # VLAN-tagged
+    assert a.packets == a.kept_packets == 6 and a.bytes == 6 * 54
+    assert a.first_timestamp_ns == 1_700_000_000 * 10**9
+    assert a.last_timestamp_ns == 1_700_000_008 * 10**9
+
+
+def test_unidirectional_flows(capture):
+    got = list(heifip.flows(capture, split="flow", anonymize="keep"))
+    assert summary(got) == [(2, 2, "fin"), (0, 4, "fin"), (1, 1, "end_of_input"),
+                            (3, 1, "end_of_input"), (5, 1, "end_of_input"), (9, 1, "end_of_input"),
+                            (10, 1, "end_of_input"), (11, 1, "end_of_input")]
+
+
+def test_file_split_is_1_1_1(capture):
+    [only] = list(heifip.flows(capture, split="file", anonymize="zero"))
+    assert only.meta.packets == len(RECORDS)
+    assert only.packets == FIPExtractor(anonymize="zero", packet_limit=0).packets_from_file(capture)
+
+
+def test_idle_timeout_splits_and_none_disables(tmp_path):
+    start = 1_700_000_000
+    frames = [(QUERY, start), (QUERY, start + 1), (QUERY, start + 500)]
+    path = write_pcap(tmp_path / "idle.pcap", frames)
+    assert summary(heifip.flows(path)) == [(0, 2, "idle"), (2, 1, "end_of_input")]
+    assert summary(heifip.flows(path, idle_timeout=None)) == [(0, 3, "end_of_input")]
+    assert summary(heifip.flows(path, idle_timeout=None, active_timeout=100)) == \
+        [(0, 2, "active"), (2, 1, "end_of_input")]
+
+
+def test_min_and_max_packets(capture):
+    assert [f.meta.first_record for f in heifip.flows(capture, min_packets=2)] == [0, 1, 9]
+    a = next(iter(heifip.flows(capture, max_packets=2)))
+    assert a.meta.packets == 6 and a.meta.kept_packets == 2 and len(a.packets) == 2
+
+
+def test_bpf_filter(capture):
+    # libpcap semantics: "udp" does not match 802.1Q-tagged frames, "vlan and udp" does
+    assert [f.meta.first_record for f in heifip.flows(capture, bpf="udp")] == [1]
+    assert [f.meta.first_record for f in heifip.flows(capture, bpf="vlan and udp")] == [10]
+    assert [f.meta.first_record for f in heifip.flows(capture, bpf="ip6")] == [3]
+    with pytest.raises(ValueError) as info:
+        list(heifip.flows(capture, bpf="tcp port"))
+    assert "tcp port" in str(info.value)
+
+
+def test_flow_images_equal_1_1_1_on_the_cut_out_session(capture, tmp_path):
+    """Each session's FlowImage equals the one the 1.1.1 path makes from a file holding only
+    that session's records."""
+    sessions = {0: [0, 2, 4, 6, 7, 8], 1: [1, 5], 3: [3], 9: [9, 11], 10: [10]}
+    got = {meta.first_record: image
+           for image, meta in heifip.extract(capture, image="flow", anonymize="zero", dim=16)}
+    assert sorted(got) == sorted(sessions)
+    for first, records in sessions.items():
+        cut = write_pcap(tmp_path / f"s{first}.pcap", [RECORDS[i] for i in records])
+        [expected] = FIPExtractor(anonymize="zero").create_image_from_file(
+            cut, "NONE", FlowImage, 0, 0, 0, 0, False, 16)
+        assert np.array_equal(got[first], expected), first
+
+
+def test_tiled_images_keep_only_what_they_need(capture):
+    images = list(heifip.extract(capture, image="flow-tiled-fixed", dim=4, cols=1,
+                                 anonymize="zero"))
+    assert [img.shape for img, _ in images] == [(4, 4)] * 5
+    first, meta = images[0]
+    assert meta.kept_packets == 1 and meta.packets == 6   # cols^2 = 1 packet kept of 6
+    assert first.tolist() == [[0] * 4, [0] * 4, [0] * 4, [8, 0, 0x45, 0]]
+
+
+def test_per_packet_images_with_split(capture):
+    got = list(heifip.extract(capture, image="packet", anonymize="zero", dim=2))
+    assert len(got) == 12                   # every IP packet (the ARP frame is not IP)
+    assert [m.first_record for _, m in got[:6]] == [0] * 6
+
+
+def test_names_are_unique_and_anonymised(capture):
+    names = [f.meta.name for f in heifip.flows(capture)]
+    assert len(set(names)) == len(names)
+    assert not any("10.0.0" in n for n in names)
+    kept = [f.meta.name for f in heifip.flows(capture, anonymize="keep")]
+    assert kept[0] == "000000000_tcp_10.0.0.1_40000_10.0.0.2_80"
+
+
+def test_missing_and_bad_files(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        list(heifip.flows(tmp_path / "missing.pcap"))
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(b"not a capture at all")
+    with pytest.raises(HeifipError):
+        list(heifip.flows(bad))
+    with pytest.raises(ValueError):
+        list(heifip.flows(bad, split="sessions"))
