@@ -131,6 +131,7 @@ struct hf_reader {
     size_t window_end;           /* one past the last byte read */
     uint64_t window_offset;      /* input offset of window[0] */
     int source_ended;            /* the source has no more bytes */
+    int source_damaged;          /* ... because the gzip stream was cut short or corrupt */
 
     hf_capture_format format;
     int is_gzip;
@@ -230,6 +231,7 @@ static hf_status source_fill(hf_reader *reader, uint8_t *destination, size_t len
         if (zlib_error == Z_MEM_ERROR)
             return hf_error_set(error, HF_NOMEM, (int64_t)reader->record_count, (int64_t)offset,
                                 "out of memory in zlib");
+        reader->source_damaged = 1;
         if (zlib_error == Z_BUF_ERROR) {
             RECORD_DAMAGE(reader, HF_TRUNCATED, offset, "gzip stream ends early");
         } else {
@@ -282,6 +284,7 @@ static hf_status source_fill(hf_reader *reader, uint8_t *destination, size_t len
             RECORD_DAMAGE(reader, HF_INVALID, offset, "corrupt gzip stream: %s",
                           stream->msg ? stream->msg : "bad data");
             reader->source_ended = 1;
+            reader->source_damaged = 1;
             break;
         }
         /* Z_OK or Z_BUF_ERROR: no progress possible without more input. */
@@ -289,6 +292,7 @@ static hf_status source_fill(hf_reader *reader, uint8_t *destination, size_t len
             stream->avail_out == before_out) {
             RECORD_DAMAGE(reader, HF_TRUNCATED, offset, "gzip stream ends early");
             reader->source_ended = 1;
+            reader->source_damaged = 1;
             break;
         }
     }
@@ -509,6 +513,9 @@ static hf_status pcap_next(hf_reader *reader, hf_record *out, hf_error *error)
          * §1.2); libpcap would drop it. */
         RECORD_DAMAGE(reader, HF_TRUNCATED, offset + PCAP_RECORD_HEADER_LENGTH + present,
                       "record data cut short (%zu of %u bytes)", present, caplen);
+        /* Python's gzip module raises EOFError (cut stream) or BadGzipFile (corrupt stream)
+         * from f.read(caplen) instead of returning the short read, so scapy loses the record. */
+        if (reader->scapy_compat && reader->source_damaged) return stop(reader);
         wanted = (uint32_t)present;
         last = 1;
     }

@@ -30,7 +30,9 @@
  *         f.read(caplen) does at the end of a file; an EPB/PB whose caplen exceeds its block
  *         delivers the block's remaining bytes and reading goes on; a pcapng block length that
  *         is not a multiple of 4 is padded up and reading goes on (damage is still recorded);
- *       * records are cut to HF_SCAPY_MTU (65535) bytes (scapy's PcapReader.recv(size=MTU));
+ *       * a pcap record cut short by a cut or corrupt gzip stream is not delivered (Python's
+         gzip module raises instead of returning the short read);
+       * records are cut to HF_SCAPY_MTU (65535) bytes (scapy's PcapReader.recv(size=MTU));
  *       * hf_record.linktype of a classic pcap is the whole 32-bit header field, upper bits
  *         included (scapy looks the unmasked value up in conf.l2types, so a set FCS/reserved
  *         bit makes the packet Raw).
