@@ -85,12 +85,16 @@ typedef struct hf_record {
  * os_errno set; a directory), HF_FORMAT ("empty file", "not a pcap/pcapng file (magic 0x...)",
  * a truncated file header, a first SHB that is malformed, a corrupt gzip stream before the
  * first 4 bytes), HF_NOMEM, HF_ARGUMENT (NULL path or out). */
-hf_status hf_reader_open_path(const char *path, hf_reader **out, hf_error *error);
+hf_status hf_reader_open_path(const char *path,
+                               hf_reader **out,
+                               hf_error *error);
 
 /* As hf_reader_open_path, over `length` bytes at `data` (plain or gzip-compressed).
  * The bytes are borrowed: the caller keeps them alive and unchanged until hf_reader_free;
  * for a plain capture, records point into them.  Errors as above except HF_NOTFOUND/HF_IO. */
-hf_status hf_reader_open_memory(const uint8_t *data, size_t length, hf_reader **out,
+hf_status hf_reader_open_memory(const uint8_t *data,
+                                size_t length,
+                                hf_reader **out,
                                 hf_error *error);
 
 /* Choose scapy 2.5 compatibility (enabled != 0) or the specifications (0, the default) for the
@@ -102,7 +106,9 @@ void hf_reader_set_scapy_compat(hf_reader *reader, int enabled);
  * Returns HF_OK, HF_EOF at the end (also after damage: see hf_reader_damage), or a failure:
  * HF_IO (the operating system failed a read; os_errno set), HF_NOMEM, HF_ARGUMENT.
  * After a failure the reader only returns HF_EOF. */
-hf_status hf_reader_next(hf_reader *reader, hf_record *out, hf_error *error);
+hf_status hf_reader_next(hf_reader *reader,
+                          hf_record *out,
+                          hf_error *error);
 
 /* The first damage met so far; ->status == HF_OK when none.  Borrowed from the reader.
  * Status is HF_TRUNCATED (file/record/block cut short), HF_LIMIT (a length beyond
@@ -125,6 +131,8 @@ void hf_reader_free(hf_reader *reader);
 /* Cheap check used by the CLI to recognise captures by content: HF_OK with *format set when
  * the first 4 bytes (gzip-decompressed if needed) are a pcap or pcapng magic, else HF_FORMAT
  * (also for an empty file), HF_NOTFOUND or HF_IO.  `format` may be NULL. */
-hf_status hf_reader_probe_path(const char *path, hf_capture_format *format, hf_error *error);
+hf_status hf_reader_probe_path(const char *path,
+                                hf_capture_format *format,
+                                hf_error *error);
 
 #endif /* HF_READER_H */
