@@ -28,6 +28,8 @@
 
 #include <string.h>
 
+#include "bytes.h"
+
 typedef struct flow_entry {
     hf_flow_key key;               /* oriented (flows.h); the hash is computed from it */
     uint64_t hash;
@@ -803,4 +805,80 @@ void hf_flow_table_stats(const hf_flow_table *table, hf_flow_stats *out)
         return;
     }
     *out = table->stats;
+}
+
+/* ---- keys from the dissector ------------------------------------------------------------- */
+
+static uint8_t protocol_of_layer(uint8_t kind)
+{
+    switch (kind) {
+    case HF_LAYER_ICMP: return 1;
+    case HF_LAYER_IPV4: return 4;
+    case HF_LAYER_TCP: return 6;
+    case HF_LAYER_UDP: return 17;
+    case HF_LAYER_IPV6: return 41;
+    case HF_LAYER_GRE: return 47;
+    case HF_LAYER_ICMPV6: return 58;
+    default: return 0;
+    }
+}
+
+hf_status hf_flow_key_from_dissection(const uint8_t *frame,
+                                      size_t caplen,
+                                      const hf_dissection *dissection,
+                                      hf_flow_packet *packet)
+{
+    if (dissection == NULL || packet == NULL || (frame == NULL && caplen > 0)) return HF_ARGUMENT;
+    memset(&packet->key, 0, sizeof packet->key);
+    packet->has_key = 0;
+    packet->tcp_flags = 0;
+
+    const uint8_t version = dissection->network.version;
+    int network_index = version == 4 ? dissection->first_ipv4
+                      : version == 6 ? dissection->first_ipv6 : HF_NO_LAYER;
+    size_t address_length = version == 4 ? 4 : 16;
+    if (network_index < 0 || network_index >= dissection->layer_count ||
+        dissection->network.address_length != address_length)
+        return HF_OK;  /* not IP, or the addresses were not captured */
+
+    /* Addresses through the bounded cursor: the dissection's offsets are trusted only as far
+     * as the frame reaches. */
+    hf_cursor source = hf_cursor_make(frame, caplen), destination = source;
+    hf_flow_key key;
+    memset(&key, 0, sizeof key);
+    if (hf_skip(&source, dissection->network.source_offset) != HF_OK ||
+        hf_read_copy(&source, address_length, key.address[0]) != HF_OK ||
+        hf_skip(&destination, dissection->network.destination_offset) != HF_OK ||
+        hf_read_copy(&destination, address_length, key.address[1]) != HF_OK)
+        return HF_OK;
+    key.family = version;
+    key.protocol = dissection->network.protocol;
+
+    int fragment = dissection->network.fragment_offset != 0 || dissection->network.more_fragments;
+    if (!fragment) {
+        /* The layer after the IP header and its extension headers. */
+        int next = network_index + 1;
+        while (next < dissection->layer_count && dissection->layers[next].kind == HF_LAYER_IPV6_EXTENSION)
+            next++;
+        if (next < dissection->layer_count) {
+            const hf_layer *layer = &dissection->layers[next];
+            uint8_t next_protocol = protocol_of_layer(layer->kind);
+            if (next_protocol != 0) key.protocol = next_protocol;
+            int is_transport = (layer->kind == HF_LAYER_TCP && dissection->transport.protocol == 6 &&
+                                dissection->first_tcp == next) ||
+                               (layer->kind == HF_LAYER_UDP && dissection->transport.protocol == 17 &&
+                                dissection->first_udp == next);
+            if (is_transport && layer->length >= 4) {
+                key.port[0] = dissection->transport.source_port;
+                key.port[1] = dissection->transport.destination_port;
+                /* A TCP header cut before its flags byte: the dissector reports scapy's default
+                 * "S"; for flow state an uncaptured flag must not count as a SYN. */
+                if (layer->kind == HF_LAYER_TCP && layer->length >= 14)
+                    packet->tcp_flags = (uint8_t)(dissection->transport.tcp_flags & 0xff);
+            }
+        }
+    }
+    packet->key = key;
+    packet->has_key = 1;
+    return HF_OK;
 }

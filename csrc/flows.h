@@ -110,6 +110,7 @@
 #include <stdint.h>
 
 #include "common.h"
+#include "dissect.h"
 
 /* Defaults (see above for the reasons). */
 #define HF_FLOW_DEFAULT_IDLE_TIMEOUT_NS   (300LL * 1000000000LL)
@@ -266,6 +267,27 @@ hf_status hf_flow_table_pop(hf_flow_table *table, hf_flow **out);
  * closed records are forgotten.  Does not allocate; cannot fail.  The table may be used again
  * afterwards (its clock is kept). */
 void hf_flow_table_finish(hf_flow_table *table);
+
+/* Fill packet->key, packet->has_key and packet->tcp_flags from a dissection of `frame`
+ * (the other fields are left alone).  The key follows the dissection's network layer (the first
+ * IPv4 layer, else the first IPv6 layer, reference: dissect.h `network`) and the TCP/UDP header
+ * that directly follows it (IPv6 extension headers / AH in between are allowed):
+ *   - not IP, or the addresses not captured      -> has_key = 0 (non-IP, see NON-IP FRAMES)
+ *   - a fragment (offset != 0 or MF set)          -> 3-tuple: ports 0, protocol = the IP header's
+ *                                                    protocol / IPv6 fixed header's next header
+ *                                                    (identical in every fragment of a datagram)
+ *   - TCP/UDP right after the IP layer with both ports captured -> 5-tuple; tcp_flags = the TCP
+ *                                                    flags byte if captured, else 0
+ *   - otherwise (ICMP, GRE, tunnels whose first TCP/UDP is inside another IP layer, a transport
+ *     header cut before its ports)                -> 3-tuple with the protocol of the layer after
+ *                                                    the IP layer (ICMP 1, ICMPv6 58, GRE 47, TCP
+ *                                                    6, UDP 17) or else the IP header's protocol.
+ * Preconditions: `dissection` was produced by hf_dissect_packet(frame, caplen, ...).
+ * Errors: HF_ARGUMENT (NULL dissection/packet, frame NULL with caplen > 0).  Reentrant. */
+hf_status hf_flow_key_from_dissection(const uint8_t *frame,
+                                      size_t caplen,
+                                      const hf_dissection *dissection,
+                                      hf_flow_packet *packet);
 
 /* OUT: *out = the table's counters.  Thread-safety as for the table. */
 void hf_flow_table_stats(const hf_flow_table *table, hf_flow_stats *out);

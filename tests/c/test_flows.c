@@ -840,6 +840,199 @@ static void test_allocation_failures(void)
     CHECK_EQ_INT(mismatches, 0);
 }
 
+/* ---- keys from real frames (hf_dissect_packet + hf_flow_key_from_dissection) -------------- */
+
+/* Ethernet header with `ethertype`; returns 14. */
+static size_t put_ether(uint8_t *f, uint16_t ethertype)
+{
+    static const uint8_t macs[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
+    memcpy(f, macs, 12);
+    f[12] = (uint8_t)(ethertype >> 8);
+    f[13] = (uint8_t)ethertype;
+    return 14;
+}
+
+/* IPv4 header (20 bytes) carrying `payload_length` bytes. */
+static size_t put_ipv4(uint8_t *f, uint8_t protocol, uint16_t fragment_field, uint32_t src, uint32_t dst,
+                       size_t payload_length)
+{
+    size_t total = 20 + payload_length;
+    memset(f, 0, 20);
+    f[0] = 0x45;
+    f[2] = (uint8_t)(total >> 8); f[3] = (uint8_t)total;
+    f[4] = 0x12; f[5] = 0x34;
+    f[6] = (uint8_t)(fragment_field >> 8); f[7] = (uint8_t)fragment_field;
+    f[8] = 64;
+    f[9] = protocol;
+    put4(f + 12, src);
+    put4(f + 16, dst);
+    return 20;
+}
+
+static size_t put_tcp(uint8_t *f, uint16_t sport, uint16_t dport, uint8_t flags)
+{
+    memset(f, 0, 20);
+    f[0] = (uint8_t)(sport >> 8); f[1] = (uint8_t)sport;
+    f[2] = (uint8_t)(dport >> 8); f[3] = (uint8_t)dport;
+    f[12] = 0x50;
+    f[13] = flags;
+    f[14] = 0xff; f[15] = 0xff;
+    return 20;
+}
+
+static size_t put_udp(uint8_t *f, uint16_t sport, uint16_t dport, size_t payload_length)
+{
+    size_t length = 8 + payload_length;
+    memset(f, 0, 8 + payload_length);
+    f[0] = (uint8_t)(sport >> 8); f[1] = (uint8_t)sport;
+    f[2] = (uint8_t)(dport >> 8); f[3] = (uint8_t)dport;
+    f[4] = (uint8_t)(length >> 8); f[5] = (uint8_t)length;
+    return length;
+}
+
+/* Dissect `frame` as Ethernet and fill a packet's key. */
+static hf_flow_packet key_of(const uint8_t *frame, size_t caplen)
+{
+    hf_dissection d;
+    hf_flow_packet p;
+    memset(&p, 0, sizeof p);
+    p.tcp_flags = 0xEE;  /* must be overwritten */
+    CHECK_EQ_INT(hf_dissect_packet(frame, caplen, HF_LINKTYPE_ETHERNET, &d), HF_OK);
+    CHECK_EQ_INT(hf_flow_key_from_dissection(frame, caplen, &d, &p), HF_OK);
+    return p;
+}
+
+static void test_key_from_dissection(void)
+{
+    uint8_t f[200];
+    size_t n;
+    hf_flow_packet p;
+
+    /* IPv4 TCP SYN 10.0.0.1:1234 -> 10.0.0.2:80 */
+    n = put_ether(f, 0x0800);
+    n += put_ipv4(f + n, TCP, 0, A_CLIENT, SERVER, 20);
+    n += put_tcp(f + n, 1234, 80, SYN);
+    p = key_of(f, n);
+    CHECK_EQ_INT(p.has_key, 1);
+    CHECK_EQ_INT(p.key.family, 4);
+    CHECK_EQ_INT(p.key.protocol, TCP);
+    CHECK_EQ_INT(key_ip(&p.key, 0), A_CLIENT);
+    CHECK_EQ_INT(key_ip(&p.key, 1), SERVER);
+    CHECK_EQ_INT(p.key.address[0][4], 0);
+    CHECK_EQ_INT(p.key.port[0], 1234);
+    CHECK_EQ_INT(p.key.port[1], 80);
+    CHECK_EQ_INT(p.tcp_flags, SYN);
+    /* the same frame cut to 8 TCP bytes: ports captured, flags not -> flags 0 */
+    p = key_of(f, 14 + 20 + 8);
+    CHECK_EQ_INT(p.has_key, 1);
+    CHECK_EQ_INT(p.key.port[0], 1234);
+    CHECK_EQ_INT(p.tcp_flags, 0);
+    /* cut inside the IPv4 addresses: no key */
+    p = key_of(f, 14 + 18);
+    CHECK_EQ_INT(p.has_key, 0);
+
+    /* IPv4 UDP, first fragment (MF) and a later fragment (offset 185 * 8): 3-tuple, ports 0 */
+    n = put_ether(f, 0x0800);
+    n += put_ipv4(f + n, UDP, 0x2000, A_CLIENT, SERVER, 16);
+    n += put_udp(f + n, 5353, 53, 8);
+    p = key_of(f, n);
+    CHECK_EQ_INT(p.has_key, 1);
+    CHECK_EQ_INT(p.key.protocol, UDP);
+    CHECK_EQ_INT(p.key.port[0], 0);
+    CHECK_EQ_INT(p.key.port[1], 0);
+    n = put_ether(f, 0x0800);
+    n += put_ipv4(f + n, UDP, 185, A_CLIENT, SERVER, 16);
+    memset(f + n, 0x77, 16);
+    n += 16;
+    p = key_of(f, n);
+    CHECK_EQ_INT(p.has_key, 1);
+    CHECK_EQ_INT(p.key.protocol, UDP);
+    CHECK_EQ_INT(p.key.port[0], 0);
+    /* unfragmented UDP keeps its ports */
+    n = put_ether(f, 0x0800);
+    n += put_ipv4(f + n, UDP, 0x4000 /* DF */, A_CLIENT, SERVER, 16);
+    n += put_udp(f + n, 5353, 53, 8);
+    p = key_of(f, n);
+    CHECK_EQ_INT(p.key.port[0], 5353);
+    CHECK_EQ_INT(p.key.port[1], 53);
+    CHECK_EQ_INT(p.tcp_flags, 0);
+
+    /* ICMP echo: protocol 1, ports 0 */
+    n = put_ether(f, 0x0800);
+    n += put_ipv4(f + n, 1, 0, A_CLIENT, SERVER, 8);
+    memset(f + n, 0, 8);
+    f[n] = 8;
+    n += 8;
+    p = key_of(f, n);
+    CHECK_EQ_INT(p.has_key, 1);
+    CHECK_EQ_INT(p.key.protocol, 1);
+    CHECK_EQ_INT(p.key.port[0], 0);
+
+    /* ARP: not IP */
+    n = put_ether(f, 0x0806);
+    memset(f + n, 0, 28);
+    f[n + 1] = 1; f[n + 2] = 0x08; f[n + 4] = 6; f[n + 5] = 4; f[n + 7] = 1;
+    n += 28;
+    p = key_of(f, n);
+    CHECK_EQ_INT(p.has_key, 0);
+    CHECK_EQ_INT(p.tcp_flags, 0);
+
+    /* IPv6 2001:db8::1 -> 2001:db8::2, Hop-by-Hop options, then UDP 5353 -> 53 */
+    n = put_ether(f, 0x86dd);
+    memset(f + n, 0, 40);
+    f[n] = 0x60;
+    f[n + 5] = 8 + 8 + 4;  /* payload length */
+    f[n + 6] = 0;          /* next header: Hop-by-Hop */
+    f[n + 7] = 64;
+    for (int e = 0; e < 2; e++) {
+        uint8_t *a = f + n + 8 + 16 * e;
+        a[0] = 0x20; a[1] = 0x01; a[2] = 0x0d; a[3] = 0xb8; a[15] = (uint8_t)(e + 1);
+    }
+    n += 40;
+    static const uint8_t hop_by_hop[8] = {17, 0, 1, 4, 0, 0, 0, 0};
+    memcpy(f + n, hop_by_hop, 8);
+    n += 8;
+    n += put_udp(f + n, 5353, 53, 4);
+    p = key_of(f, n);
+    CHECK_EQ_INT(p.has_key, 1);
+    CHECK_EQ_INT(p.key.family, 6);
+    CHECK_EQ_INT(p.key.protocol, UDP);
+    CHECK_EQ_INT(p.key.address[0][0], 0x20);
+    CHECK_EQ_INT(p.key.address[0][15], 1);
+    CHECK_EQ_INT(p.key.address[1][15], 2);
+    CHECK_EQ_INT(p.key.port[0], 5353);
+    CHECK_EQ_INT(p.key.port[1], 53);
+
+    /* End to end: SYN and SYN|ACK of one connection make one session. */
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    hf_flow_table *t = new_table(&c);
+    for (int i = 0; i < 2; i++) {
+        n = put_ether(f, 0x0800);
+        n += i == 0 ? put_ipv4(f + n, TCP, 0, A_CLIENT, SERVER, 20) : put_ipv4(f + n, TCP, 0, SERVER, A_CLIENT, 20);
+        n += i == 0 ? put_tcp(f + n, 1234, 80, SYN) : put_tcp(f + n, 80, 1234, SYN | ACK);
+        p = key_of(f, n);
+        p.record_index = (uint64_t)i;
+        p.timestamp_ns = i;
+        p.bytes = f;
+        p.length = n;
+        p.frame_length = n;
+        CHECK_EQ_INT(hf_flow_table_add(t, &p, NULL), HF_OK);
+    }
+    hf_flow_table_finish(t);
+    hf_flow *out[2];
+    CHECK_EQ_INT(pop_all(t, out, 2), 1);
+    CHECK_EQ_INT(out[0]->packet_count, 2);
+    CHECK_EQ_INT(out[0]->tcp_flags_seen, SYN | ACK);
+    CHECK_EQ_INT(out[0]->byte_count, 2 * 54);
+    free_all(out, 1);
+    hf_flow_table_free(t);
+
+    hf_dissection d;
+    CHECK_EQ_INT(hf_dissect_packet(f, n, HF_LINKTYPE_ETHERNET, &d), HF_OK);
+    CHECK_EQ_INT(hf_flow_key_from_dissection(f, n, &d, NULL), HF_ARGUMENT);
+    CHECK_EQ_INT(hf_flow_key_from_dissection(NULL, 5, &d, &p), HF_ARGUMENT);
+}
+
 int main(void)
 {
     test_session_interleaved();
@@ -856,6 +1049,7 @@ int main(void)
     test_eviction();
     test_file_mode_and_non_ip();
     test_arguments();
+    test_key_from_dissection();
     test_scenario_sanity_and_seed();
     test_allocation_failures();
     return CHECK_REPORT();
