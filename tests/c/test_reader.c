@@ -845,6 +845,7 @@ static void test_pcapng_large_skipped_blocks(void)
         CHECK_EQ_INT(hf_reader_damage(reader)->status, HF_OK);
         hf_reader_free(reader);
     }
+    unlink(path);
     /* An EPB larger than HF_MAX_BLOCK_LENGTH is damage. */
     builder_free(&b);
     ng_shb(&b);
