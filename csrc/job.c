@@ -143,6 +143,7 @@ hf_status hf_job_read_file(const char *path, const hf_job_config *config, hf_pac
     hf_reader *reader = NULL;
     hf_status status = hf_reader_open_path(path, &reader, error);
     if (status != HF_OK) return status;
+    hf_reader_set_scapy_compat(reader, config->scapy_compat);
     status = read_all(reader, config, out, damage, error);
     hf_reader_free(reader);
     return status;
@@ -155,6 +156,7 @@ hf_status hf_job_read_memory(const uint8_t *data, size_t length, const hf_job_co
     hf_reader *reader = NULL;
     hf_status status = hf_reader_open_memory(data, length, &reader, error);
     if (status != HF_OK) return status;
+    hf_reader_set_scapy_compat(reader, config->scapy_compat);
     status = read_all(reader, config, out, damage, error);
     hf_reader_free(reader);
     return status;
@@ -203,6 +205,7 @@ hf_status hf_flow_job_open(const char *path, const hf_flow_job_config *config, h
     if (status != HF_OK) goto fail;
     status = hf_reader_open_path(path, &job->reader, error);
     if (status != HF_OK) goto fail;
+    hf_reader_set_scapy_compat(job->reader, config->packets.scapy_compat);
     *out = job;
     return HF_OK;
 fail:

@@ -61,6 +61,8 @@ typedef struct hf_job_config {
     hf_anonymizer anonymizer;  /* copied in; immutable during the job */
     uint64_t packet_limit;     /* records to read from a file, 0 = all (1.1.1: 64, P7) */
     int collect_keys;          /* also compute each packet's de-duplication key */
+    int scapy_compat;          /* read files exactly as scapy 2.5 does (hf_reader_set_scapy_compat):
+                                  1 on the 1.1.1 path, where records must equal 1.1.1's */
 } hf_job_config;
 
 /* Read `path` and append the processed packets to `out`.

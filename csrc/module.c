@@ -248,6 +248,7 @@ static int make_config(int mode, int anonymize, unsigned long long seed,
     hf_anonymizer_init(&config->anonymizer, (hf_anonymize_mode)anonymize, (uint64_t)seed);
     config->packet_limit = limit;
     config->collect_keys = collect_keys;
+    config->scapy_compat = 1;  /* the 1.1.1 path: records exactly as scapy reads them */
     return 0;
 }
 
@@ -736,6 +737,7 @@ static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kw
         PyErr_SetString(PyExc_ValueError, "invalid flow configuration (negative value or unknown split)");
         goto fail;
     }
+    config.packets.scapy_compat = 0;  /* sessions: read by the pcap/pcapng specifications */
     hf_flow_config_init(&config.flows);
     config.flows.split_mode = (hf_split_mode)split;
     config.flows.idle_timeout_ns = idle;
