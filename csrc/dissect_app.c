@@ -1,0 +1,256 @@
+/*
+ * dissect_app.c -- which application class scapy 2.5 puts on a TCP/UDP payload, and the HTTP,
+ * HTTP/2 and TLS classification rules (reference-semantics.md §2.4; Appendix A TCP_TABLE /
+ * UDP_TABLE, looks_h2, REQ_RE/RESP_RE).  DNS is walked in dissect_dns.c.
+ *
+ * Only what the per-packet rules of §2.3 observe is reproduced: whether the payload is Raw
+ * (removed), TLS (removed), HTTP (kept), or another class (kept), and for HTTP/DNS where the
+ * header block ends.  Application dissectors we do not emulate (Kerberos, SMB, SNMP, NTP, ...)
+ * are assumed to leave no Raw, which is what the corpus mostly shows (§2.4 "Other bound ports").
+ *
+ * HTTP layouts: first line up to the first CRLF; header block = payload up to and including
+ * the first CRLFCRLF (or the whole payload); body = the rest.
+ * TLS record: 0 content type (20..23) 1 version major (3) 2 minor 3 length(2) = 5-byte header.
+ * HTTP/2 frame: 0 length(3) 3 type 4 flags 5 R+stream id(4) = 9-byte header.
+ */
+#include <string.h>
+
+#include "dissect_internal.h"
+
+typedef enum application {
+    APPLICATION_RAW = 0,  /* no binding matched: Raw */
+    APPLICATION_OTHER,    /* a dissector we assume leaves no Raw */
+    APPLICATION_DNS,
+    APPLICATION_HTTP,
+    APPLICATION_TLS,
+    APPLICATION_VXLAN,
+    APPLICATION_NBT_DATAGRAM /* UDP dport 138: the corpus shows it always Raw (§2.4) */
+} application;
+
+enum { MATCH_DESTINATION = 1, MATCH_SOURCE = 2, MATCH_PAIR = 3 };
+
+typedef struct port_binding {
+    uint8_t match;        /* MATCH_* */
+    uint16_t port;        /* MATCH_DESTINATION/SOURCE: the port; MATCH_PAIR: sport */
+    uint16_t second_port; /* MATCH_PAIR: dport */
+    uint8_t application;
+} port_binding;
+
+/* scapy payload_guess order for TCP with heifip's import set (Appendix A TCP_TABLE). */
+static const port_binding tcp_bindings[] = {
+    {MATCH_DESTINATION, 53, 0, APPLICATION_DNS}, {MATCH_SOURCE, 53, 0, APPLICATION_DNS},
+    {MATCH_SOURCE, 88, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 88, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 135, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 135, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 389, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 389, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 3268, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 3268, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 445, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 445, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 139, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 139, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 1723, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 1723, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 2000, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2000, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 80, 0, APPLICATION_HTTP}, {MATCH_DESTINATION, 80, 0, APPLICATION_HTTP},
+    {MATCH_SOURCE, 8080, 0, APPLICATION_HTTP}, {MATCH_DESTINATION, 8080, 0, APPLICATION_HTTP},
+    {MATCH_SOURCE, 443, 0, APPLICATION_TLS}, {MATCH_DESTINATION, 443, 0, APPLICATION_TLS},
+};
+
+/* Same for UDP (Appendix A UDP_TABLE). */
+static const port_binding udp_bindings[] = {
+    {MATCH_DESTINATION, 5353, 0, APPLICATION_DNS}, {MATCH_SOURCE, 5353, 0, APPLICATION_DNS},
+    {MATCH_DESTINATION, 53, 0, APPLICATION_DNS}, {MATCH_SOURCE, 53, 0, APPLICATION_DNS},
+    {MATCH_SOURCE, 88, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 88, 0, APPLICATION_OTHER},
+    {MATCH_PAIR, 68, 67, APPLICATION_OTHER}, {MATCH_PAIR, 67, 68, APPLICATION_OTHER},
+    {MATCH_PAIR, 67, 67, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 547, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 546, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 1985, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 1985, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 2029, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2029, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 4500, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 4500, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 500, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 500, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 1701, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 1701, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 389, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 389, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 5355, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 5355, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 2727, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2727, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 434, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 434, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 137, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 137, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 138, 0, APPLICATION_NBT_DATAGRAM},
+    {MATCH_DESTINATION, 2055, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2055, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 2056, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2056, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 9995, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 9995, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 9996, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 9996, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 6343, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 6343, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 123, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 123, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 1812, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 1812, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 1813, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 1813, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 3799, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 3799, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 520, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 520, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 161, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 161, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 162, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 162, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 69, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 4789, 0, APPLICATION_VXLAN}, {MATCH_DESTINATION, 4790, 0, APPLICATION_VXLAN},
+    {MATCH_DESTINATION, 6633, 0, APPLICATION_VXLAN}, {MATCH_DESTINATION, 8472, 0, APPLICATION_VXLAN},
+    {MATCH_DESTINATION, 48879, 0, APPLICATION_VXLAN}, {MATCH_SOURCE, 4789, 0, APPLICATION_VXLAN},
+    {MATCH_SOURCE, 4790, 0, APPLICATION_VXLAN}, {MATCH_SOURCE, 6633, 0, APPLICATION_VXLAN},
+    {MATCH_SOURCE, 8472, 0, APPLICATION_VXLAN},
+    {MATCH_SOURCE, 17754, 0, APPLICATION_OTHER},
+};
+
+static application lookup(const port_binding *table, size_t count, uint16_t source_port,
+                          uint16_t destination_port)
+{
+    for (size_t i = 0; i < count; i++) {
+        const port_binding *b = &table[i];
+        if ((b->match == MATCH_DESTINATION && destination_port == b->port) ||
+            (b->match == MATCH_SOURCE && source_port == b->port) ||
+            (b->match == MATCH_PAIR && source_port == b->port && destination_port == b->second_port))
+            return (application)b->application;
+    }
+    return APPLICATION_RAW;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------ */
+
+/* HTTP.dispatch_hook's HTTP/2 sniffing (P38): the payload (>= 9 bytes) is an exact sequence of
+ * frames with type 0..9, length + 9 within the data and the reserved stream bit clear. */
+static int looks_like_http2(const hf_dissector *d, size_t offset, size_t end)
+{
+    if (end - offset < 9) return 0;
+    while (offset < end) {
+        size_t left = end - offset;
+        uint8_t l0, l1, l2, type, stream0;
+        if (left < 9 || !hf_dissector_byte(d, offset, &l0) || !hf_dissector_byte(d, offset + 1, &l1) ||
+            !hf_dissector_byte(d, offset + 2, &l2) || !hf_dissector_byte(d, offset + 3, &type) ||
+            !hf_dissector_byte(d, offset + 5, &stream0))
+            return 0;
+        if (type > 9) return 0;
+        size_t length = (((size_t)l0 << 16) | ((size_t)l1 << 8) | l2) + 9;
+        if (length > left) return 0;
+        if (stream0 & 0x80) return 0;
+        offset += length;
+    }
+    return 1;
+}
+
+hf_http_message_kind hf_dissect_http_classify(const uint8_t *frame, size_t offset, size_t end,
+                                               size_t *header_length)
+{
+    hf_cursor c = hf_cursor_make(frame, end);
+    c.pos = offset;
+    const uint8_t *p = NULL;
+    size_t length = hf_cursor_remaining(&c);
+    if (hf_read_bytes(&c, length, &p) != HF_OK) return HF_HTTP_NOT_HTTP;
+    *header_length = length;
+    /* First line: bytes before the first CRLF (none -> payload.index raises -> Raw). */
+    size_t line_end = 0;
+    while (line_end + 1 < length && !(p[line_end] == '\r' && p[line_end + 1] == '\n')) line_end++;
+    if (line_end + 1 >= length) return HF_HTTP_NOT_HTTP;
+    if (!hf_http_line_is_utf8(p, line_end)) return HF_HTTP_NOT_HTTP; /* .decode() fails */
+    hf_http_message_kind kind = HF_HTTP_NOT_HTTP;
+    if (hf_http_matches_request_line(p, line_end)) kind = HF_HTTP_REQUEST;
+    else if (hf_http_matches_status_line(p, line_end)) kind = HF_HTTP_RESPONSE;
+    if (kind == HF_HTTP_NOT_HTTP) return kind;
+    for (size_t i = 0; i + 3 < length; i++) {
+        if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n') {
+            *header_length = i + 4;
+            break;
+        }
+    }
+    return kind;
+}
+
+static void dissect_http(hf_dissector *d, size_t offset, size_t end)
+{
+    if (looks_like_http2(d, offset, end)) {
+        (void)hf_dissector_add_layer(d, HF_LAYER_HTTP2, offset, end - offset, end, 0);
+        return;
+    }
+    if (hf_dissector_add_layer(d, HF_LAYER_HTTP, offset, 0, end, 0) < 0) return;
+    size_t header_length = 0;
+    hf_http_message_kind kind = hf_dissect_http_classify(d->frame.start, offset, end, &header_length);
+    if (kind == HF_HTTP_NOT_HTTP) {
+        hf_dissector_add_raw(d, offset, end); /* kept: HTTP is present (P9) */
+        return;
+    }
+    if (hf_dissector_add_layer(d, kind == HF_HTTP_REQUEST ? HF_LAYER_HTTP_REQUEST : HF_LAYER_HTTP_RESPONSE,
+                               offset, header_length, end, 0) < 0)
+        return;
+    size_t body = offset + header_length;
+    if (body >= end) return;
+    /* The body is H2Frame when the Connection header contains "Upgrade" (P38), else Raw. */
+    const uint8_t *value = NULL;
+    size_t value_length = 0;
+    if (hf_dissect_http_header(d->frame.start, offset, header_length, "connection", &value,
+                               &value_length)) {
+        for (size_t i = 0; i + 7 <= value_length; i++) {
+            if (memcmp(value + i, "Upgrade", 7) == 0) {
+                (void)hf_dissector_add_layer(d, HF_LAYER_HTTP2, body, end - body, end, 0);
+                return;
+            }
+        }
+    }
+    hf_dissector_add_raw(d, body, end);
+}
+
+/* ---- TLS ------------------------------------------------------------------------------- */
+
+static void dissect_tls(hf_dissector *d, size_t offset, size_t end)
+{
+    /* scapy:layers/tls/record.py:315-353 (§2.4, P10): a record header needs a known content
+     * type, major version 3 and 5 bytes; anything else is _TLSEncryptedContent or SSLv2,
+     * neither of which is Raw or TLS. */
+    uint8_t type = 0, major = 0;
+    size_t length = end - offset;
+    if (length >= 2 && hf_dissector_byte(d, offset, &type) && hf_dissector_byte(d, offset + 1, &major) &&
+        type >= 20 && type <= 23 && major == 3 && length >= 5) {
+        (void)hf_dissector_add_layer(d, HF_LAYER_TLS, offset, length, end, 0);
+        return;
+    }
+    (void)hf_dissector_add_layer(d, HF_LAYER_TLS_CONTINUATION, offset, length, end, 0);
+}
+
+/* ---- DNS ------------------------------------------------------------------------------- */
+
+static void dissect_dns(hf_dissector *d, size_t offset, size_t end, int over_tcp)
+{
+    hf_cursor c = hf_dissector_window(d, offset, end);
+    const uint8_t *payload = NULL;
+    size_t length = hf_cursor_remaining(&c);
+    hf_dns_walk walk;
+    if (hf_read_bytes(&c, length, &payload) != HF_OK ||
+        hf_dissect_dns_walk(payload, length, over_tcp, NULL, NULL, &walk) != HF_OK || !walk.valid) {
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    int index = hf_dissector_add_layer(d, HF_LAYER_DNS, offset, walk.dns_length, end,
+                                       walk.partial ? HF_LAYER_FLAG_PARTIAL : 0);
+    if (index < 0) return;
+    if (d->out->first_dns == index) d->out->dns_over_tcp = (uint8_t)(over_tcp != 0);
+    /* Bytes after the last section are Raw (-> the UDP/TCP payload is removed, §2.4). */
+    hf_dissector_add_raw(d, offset + walk.dns_length, end);
+}
+
+/* ---- entry points ---------------------------------------------------------------------- */
+
+void hf_dissect_tcp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t source_port,
+                            uint16_t destination_port)
+{
+    if (offset >= end) return;
+    switch (lookup(tcp_bindings, sizeof tcp_bindings / sizeof tcp_bindings[0], source_port,
+                   destination_port)) {
+    case APPLICATION_DNS: dissect_dns(d, offset, end, 1); return;
+    case APPLICATION_HTTP: dissect_http(d, offset, end); return;
+    case APPLICATION_TLS: dissect_tls(d, offset, end); return;
+    case APPLICATION_OTHER: hf_dissector_add_opaque(d, offset, end); return;
+    default: hf_dissector_add_raw(d, offset, end); return;
+    }
+}
+
+int hf_dissect_udp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t source_port,
+                           uint16_t destination_port)
+{
+    if (offset >= end) return 0;
+    switch (lookup(udp_bindings, sizeof udp_bindings / sizeof udp_bindings[0], source_port,
+                   destination_port)) {
+    case APPLICATION_DNS: dissect_dns(d, offset, end, 0); return 0;
+    case APPLICATION_VXLAN: return 1;
+    case APPLICATION_OTHER: hf_dissector_add_opaque(d, offset, end); return 0;
+    default: hf_dissector_add_raw(d, offset, end); return 0;
+    }
+}
