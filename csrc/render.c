@@ -123,7 +123,7 @@ static hf_status grid_cols(int64_t cols, const char *what, size_t *out, hf_error
 static hf_status resolve_packet(const hf_image_params *params, const hf_packet_view *packet,
                                 layout *out, hf_error *error)
 {
-    size_t d;
+    size_t d = 0;
     if (params->auto_dim) {
         d = ceil_sqrt(packet->length);  /* section 3.1; dim is overwritten, never checked */
     } else {
@@ -155,7 +155,7 @@ static hf_status resolve_flow(const hf_image_params *params, const hf_packet_vie
         return hf_error_set(error, HF_ARGUMENT, -1, -1,
                             "FlowImage(append=True): dim must be >= 1, got %lld (heifip 1.1.1: "
                             "ZeroDivisionError)", (long long)params->dim);
-    size_t dim, total = 0;
+    size_t dim = 0, total = 0;
     if (to_size(params->dim, &dim)) return too_large(error, "FlowImage");
     for (size_t i = 0; i < n_packets; i++)
         if (hf_size_add(total, packets[i].length, &total)) return too_large(error, "FlowImage");
@@ -170,7 +170,7 @@ static hf_status resolve_tiled(const hf_image_params *params, const hf_packet_vi
 {
     const int fixed = params->kind == HF_IMAGE_FLOW_TILED_FIXED;
     const char *what = fixed ? "FlowImageTiledFixed" : "FlowImageTiledAuto";
-    size_t grid, tile_dim, side, tiles;
+    size_t grid = 0, tile_dim = 0, side = 0, tiles = 0;
     hf_status status;
     if (fixed) {
         status = grid_cols(params->cols, what, &grid, error);
@@ -204,7 +204,7 @@ static hf_status resolve_markov_flow(const hf_image_params *params,
                                      layout *out, hf_error *error)
 {
     const char *what = "MarkovTransitionMatrixFlow";
-    size_t grid, tiles, side;
+    size_t grid = 0, tiles = 0, side = 0;
     hf_status status = grid_cols(params->cols, what, &grid, error);
     if (status != HF_OK) return status;
     if (hf_size_mul(grid, grid, &tiles) || hf_size_mul(grid, 16, &side))
@@ -433,7 +433,7 @@ hf_status hf_render_image(const hf_image_params *params, const hf_packet_view *p
 
 size_t hf_render_bytes_needed(const hf_image_params *params)
 {
-    size_t dim, area;
+    size_t dim = 0, area = 0;
     if (params == NULL) return SIZE_MAX;
     int uses_prefix = params->kind == HF_IMAGE_FLOW_TILED_FIXED ||
                       (params->kind == HF_IMAGE_PACKET && !params->auto_dim) ||
@@ -445,7 +445,7 @@ size_t hf_render_bytes_needed(const hf_image_params *params)
 
 size_t hf_render_packets_needed(const hf_image_params *params)
 {
-    size_t cols, tiles;
+    size_t cols = 0, tiles = 0;
     if (params == NULL) return SIZE_MAX;
     if (params->kind != HF_IMAGE_FLOW_TILED_FIXED && params->kind != HF_IMAGE_MARKOV_FLOW)
         return SIZE_MAX;
