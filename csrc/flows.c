@@ -71,7 +71,7 @@ struct hf_flow_table {
 
 #define INITIAL_SLOT_CAPACITY 16
 #define INITIAL_VIEW_CAPACITY 4
-#define INITIAL_BYTE_CAPACITY 256
+#define INITIAL_BYTE_CAPACITY 64
 
 /* ------------------------------------------------------------------------------------------ */
 

@@ -89,7 +89,13 @@
  *   none, evicts the least recently active flow: that flow is emitted early
  *   (HF_FLOW_END_EVICTED), and later packets of the same 5-tuple start a new flow, i.e. the images
  *   of a long session may be split into several.  Default 256 MiB; 0 = no limit.  Completed flows
- *   waiting to be popped are not counted: pop after every add.
+ *   waiting to be popped are not counted: pop after every add.  The limit holds whenever add()
+ *   returns (peak_memory_bytes may exceed it by the one packet being added).  Cost of a flow:
+ *   about 300 bytes of records plus its kept bytes and 16 bytes per kept packet, both grown
+ *   geometrically (at most 2x, capped by max_packets * bytes_per_packet).  Traffic with more
+ *   concurrent flows than fit (e.g. 500,000 interleaved sessions at 64 bytes per packet) is
+ *   evicted in LRU order, so most flows leave early with few packets: raise the limit or lower
+ *   bytes_per_packet / max_packets for such captures.
  *
  * ORDER OF EMITTED FLOWS (deterministic: depends only on the input sequence and the config)
  *   Flows are returned in the order in which they complete.  Within one hf_flow_table_add call:

@@ -723,6 +723,10 @@ static hf_status scenario_packet(hf_flow_table *t, int i)
     return add4(t, (uint64_t)i, ts, s + port, port, d, 9, UDP, 0, (size_t)(20 + i % 200));
 }
 
+/* 9/10 of the memory the scenario needs without a limit (measured first by
+ * test_scenario_sanity_and_seed), so that some flows are evicted. */
+static size_t scenario_memory_limit;
+
 static hf_flow_config scenario_config(void)
 {
     hf_flow_config c;
@@ -732,7 +736,7 @@ static hf_flow_config scenario_config(void)
     c.max_packets = 5;
     c.bytes_per_packet = 64;
     c.min_packets = 2;
-    c.max_memory_bytes = 39000;  /* below the ~40 KB the scenario needs: some evictions */
+    c.max_memory_bytes = scenario_memory_limit;
     return c;
 }
 
@@ -777,6 +781,11 @@ static void test_scenario_sanity_and_seed(void)
 {
     hf_flow_config c = scenario_config();
     hf_flow_stats st;
+    c.max_memory_bytes = 0;
+    run_scenario(&c, reference_summary, sizeof reference_summary, &st);
+    CHECK_EQ_INT(st.flows_evicted, 0);
+    scenario_memory_limit = st.peak_memory_bytes / 10 * 9;
+    c = scenario_config();
     memset(reason_counts, 0, sizeof reason_counts);
     run_scenario(&c, reference_summary, sizeof reference_summary, &st);
     CHECK(strlen(reference_summary) > 200);
