@@ -502,7 +502,13 @@ static void dissect_ip_protocol(hf_dissector *d, uint8_t protocol, int first_fra
         else if (first_fragment && protocol == 17) dissect_udp(d, offset, end, 1);
         else if (first_fragment && protocol == 1 && !ipv6) dissect_icmp(d, offset, end, 1);
         else if (first_fragment && protocol == 4 && !ipv6) dissect_ipv4(d, offset, end, 1);
+        else if (ipv6 && (protocol == 0 || protocol == 43 || protocol == 60 || protocol == 44))
+            /* IPerror6 binds the ordinary extension headers, whose payload is then the ordinary
+             * TCP/UDP classes (oracle: icmp6-destunreach-ip6ext-udp.pcap shows
+             * IPerror6/IPv6ExtHdrHopByHop/UDP). */
+            dissect_ipv6_extension(d, protocol, offset, end, 0);
         else if (ipv6 && protocol == 58) hf_dissector_add_opaque(d, offset, end);
+        else if (ipv6 && protocol == 59) return; /* no next header: nothing (oracle) */
         else hf_dissector_add_raw(d, offset, end);
         return;
     }
@@ -593,10 +599,8 @@ static void dissect_tcp(hf_dissector *d, size_t offset, size_t end, int error_qu
     }
     offset += header_length;
     if (offset >= end) return;
-    if (error_quote) {
-        hf_dissector_add_raw(d, offset, end);
-        return;
-    }
+    /* TCPerror/UDPerror inherit TCP's/UDP's port bindings (oracle: gre-sample.pcap shows
+     * IPerror/UDPerror/DNS), so a quoted payload is classified like any other. */
     hf_dissect_tcp_payload(d, offset, end, source_port, destination_port);
 }
 
@@ -680,10 +684,6 @@ static void dissect_udp(hf_dissector *d, size_t offset, size_t end, int error_qu
     size_t payload_end = payload_start + payload_length;
     if (payload_end < end) hf_dissector_set_padding(d, payload_end);
     if (payload_start >= payload_end) return;
-    if (error_quote) {
-        hf_dissector_add_raw(d, payload_start, payload_end);
-        return;
-    }
     if (hf_dissect_udp_payload(d, payload_start, payload_end, source_port, destination_port))
         dissect_vxlan(d, payload_start, payload_end);
 }
