@@ -320,6 +320,26 @@ static void test_flow_mode_rst_ends_both(void)
     hf_flow_table_free(t);
 }
 
+/* Simultaneous close: 0 c>s FIN|ACK (first FIN), 1 s>c FIN|ACK (crossing), 2 s>c ACK (from the
+ * second-FIN side: not the final ACK), 3 c>s ACK (final ACK) -> one session of 4 packets. */
+static void test_simultaneous_close(void)
+{
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    hf_flow_table *t = new_table(&c);
+    hf_flow *out[2];
+    CHECK_EQ_INT(add4(t, 0, 0, A_CLIENT, 1000, SERVER, 80, TCP, FIN | ACK, 4), HF_OK);
+    CHECK_EQ_INT(add4(t, 1, 1, SERVER, 80, A_CLIENT, 1000, TCP, FIN | ACK, 4), HF_OK);
+    CHECK_EQ_INT(add4(t, 2, 2, SERVER, 80, A_CLIENT, 1000, TCP, ACK, 4), HF_OK);
+    CHECK_EQ_INT(pop_all(t, out, 2), 0);
+    CHECK_EQ_INT(add4(t, 3, 3, A_CLIENT, 1000, SERVER, 80, TCP, ACK, 4), HF_OK);
+    CHECK_EQ_INT(pop_all(t, out, 2), 1);
+    CHECK_EQ_INT(out[0]->end_reason, HF_FLOW_END_FIN);
+    CHECK_EQ_INT(out[0]->packet_count, 4);
+    CHECK_EQ_INT(out[0]->packet_count_forward, 2);
+    free_all(out, 1);
+    hf_flow_table_free(t);
+}
+
 /* SYN reuse.  Session 1: 0 SYN, 1 SYN|ACK, 2 ACK, 3 c>s RST -> ends (RST).  4 s>c ACK: after
  * close, dropped.  5 SYN at t=5 s -> session 2; 6 SYN|ACK; 7 c>s FIN (half closed); 8 SYN ->
  * session 2 ends NEW_SYN (records 5 6 7), session 3 starts; 9 SYN again (retransmission, no FIN
@@ -1048,6 +1068,7 @@ int main(void)
     test_session_orientation_from_syn_ack();
     test_flow_mode();
     test_flow_mode_rst_ends_both();
+    test_simultaneous_close();
     test_syn_reuse();
     test_closed_linger();
     test_idle_timeout();
