@@ -956,6 +956,13 @@ static void test_key_from_dissection(void)
     CHECK_EQ_INT(p.has_key, 1);
     CHECK_EQ_INT(p.key.port[0], 1234);
     CHECK_EQ_INT(p.tcp_flags, 0);
+    /* cut after the source port: a 3-tuple (no half-known ports) */
+    p = key_of(f, 14 + 20 + 2);
+    CHECK_EQ_INT(p.has_key, 1);
+    CHECK_EQ_INT(p.key.protocol, TCP);
+    CHECK_EQ_INT(p.key.port[0], 0);
+    CHECK_EQ_INT(p.key.port[1], 0);
+    CHECK_EQ_INT(p.tcp_flags, 0);
     /* cut inside the IPv4 addresses: no key */
     p = key_of(f, 14 + 18);
     CHECK_EQ_INT(p.has_key, 0);
