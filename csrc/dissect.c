@@ -223,18 +223,35 @@ static void dissect_pppoe(hf_dissector *d, size_t offset, size_t end)
 
 static void dissect_ppp(hf_dissector *d, size_t offset, size_t end)
 {
-    uint16_t protocol = 0;
-    if (offset >= end) return;
-    if (end - offset < 2 || !hf_dissector_be16(d, offset, &protocol)) {
-        hf_dissector_add_raw(d, offset, end);
+    uint8_t first = 0;
+    if (offset >= end || !hf_dissector_byte(d, offset, &first)) return;
+    if (first == 0xff) {
+        /* PPP.dispatch_hook: 0xff starts an HDLC address/control pair, then PPP again. */
+        if (end - offset < 2) {
+            hf_dissector_add_raw(d, offset, end);
+            return;
+        }
+        if (hf_dissector_add_layer(d, HF_LAYER_PPP, offset, 2, end, 0) < 0) return;
+        dissect_ppp(d, offset + 2, end);
         return;
     }
-    if (hf_dissector_add_layer(d, HF_LAYER_PPP, offset, 2, end, 0) < 0) return;
-    offset += 2;
+    /* _PPPProtoField: a protocol whose first byte is odd is the 1-byte compressed form (PFC);
+     * otherwise 2 bytes (oracle: PPPoE/PPP(proto=0x21) is built and dissected as 1 byte). */
+    uint16_t protocol = first;
+    size_t length = 1;
+    if (!(first & 1)) {
+        if (end - offset < 2 || !hf_dissector_be16(d, offset, &protocol)) {
+            hf_dissector_add_raw(d, offset, end);
+            return;
+        }
+        length = 2;
+    }
+    if (hf_dissector_add_layer(d, HF_LAYER_PPP, offset, length, end, 0) < 0) return;
+    offset += length;
     if (offset >= end) return;
     if (protocol == 0x0021) dissect_ipv4(d, offset, end, 0);
     else if (protocol == 0x0057) dissect_ipv6(d, offset, end, 0);
-    else hf_dissector_add_opaque(d, offset, end); /* LCP/IPCP/PAP/CHAP...: no IP, class irrelevant */
+    else hf_dissector_add_opaque(d, offset, end); /* LCP/IPCP/PAP/CHAP...: no IP */
 }
 
 /* Ethertype dispatch (scapy bind_layers on Ether/Dot1Q/SNAP/CookedLinux 'type'/'proto'). */
@@ -794,6 +811,13 @@ hf_status hf_dissect_packet(const uint8_t *frame, size_t caplen, uint32_t linkty
         if (caplen == 0) break;
         if ((hf_dissector_byte_or_zero(&d, 0) >> 4) == 6) dissect_ipv6(&d, 0, caplen, 0);
         else dissect_ipv4(&d, 0, caplen, 0);
+        break;
+    case HF_LINKTYPE_PPP:
+    case HF_LINKTYPE_PPP_HDLC:
+        dissect_ppp(&d, 0, caplen);
+        break;
+    case HF_LINKTYPE_PPP_ETHER:
+        if (caplen) dissect_pppoe(&d, 0, caplen);
         break;
     case HF_LINKTYPE_IPV4:
         if (caplen) dissect_ipv4(&d, 0, caplen, 0);
