@@ -287,10 +287,10 @@ static const uint8_t ipv4_field_boundaries[] = {1, 2, 4, 6, 8, 9, 10, 12, 16, 0}
 static void record_ipv4_facts(hf_dissector *d, size_t offset, size_t available)
 {
     hf_dissection *o = d->out;
-    if (o->network.version != 0) return;
-    if (o->first_ipv4 == HF_NO_LAYER && o->first_ipv6 != HF_NO_LAYER) {
-        /* IPv6 came first in the chain but the first IPv4 is the one the rules use (§2.3 E2). */
-    }
+    /* The first IPv4 wins even when an IPv6 layer came before it (4in6): it is the one 1.1.1
+     * rewrites (§2.3 E2, P4). */
+    if (o->network.version == 4) return;
+    memset(&o->network, 0, sizeof o->network);
     o->network.version = 4;
     o->network.source_offset = offset + 12;
     o->network.destination_offset = offset + 16;
@@ -311,8 +311,8 @@ static void dissect_ipv4(hf_dissector *d, size_t offset, size_t end, int error_q
          * rest with defaults when it rewrites the addresses). */
         if (at_field_boundary(available, ipv4_field_boundaries)) {
             int index = hf_dissector_add_layer(d, kind, offset, available, end, HF_LAYER_FLAG_PARTIAL);
-            if (index >= 0 && !error_quote && d->out->network.version == 0 &&
-                d->out->first_ipv4 == index) record_ipv4_facts(d, offset, available);
+            if (index >= 0 && !error_quote && d->out->first_ipv4 == index)
+                record_ipv4_facts(d, offset, available);
         } else {
             hf_dissector_add_raw(d, offset, end);
         }
@@ -331,8 +331,7 @@ static void dissect_ipv4(hf_dissector *d, size_t offset, size_t end, int error_q
     if (header_length > available) header_length = available; /* options cut short */
     int index = hf_dissector_add_layer(d, kind, offset, header_length, end, 0);
     if (index < 0) return;
-    if (!error_quote && d->out->first_ipv4 == index && d->out->network.version != 6)
-        record_ipv4_facts(d, offset, available);
+    if (!error_quote && d->out->first_ipv4 == index) record_ipv4_facts(d, offset, available);
     /* IP.extract_padding: payload = s[:len - ihl*4] when that is >= 0 (§1.4). */
     size_t payload_start = offset + header_length;
     size_t payload_end = end;
