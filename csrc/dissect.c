@@ -122,6 +122,7 @@ static void dissect_tcp(hf_dissector *d, size_t offset, size_t end, int error_qu
 static void dissect_udp(hf_dissector *d, size_t offset, size_t end, int error_quote);
 static void dissect_icmp(hf_dissector *d, size_t offset, size_t end, int error_quote);
 static void dissect_llc(hf_dissector *d, size_t offset, size_t end);
+static void dissect_dot11(hf_dissector *d, size_t offset, size_t end);
 static void dissect_ppp(hf_dissector *d, size_t offset, size_t end);
 
 /* ---- link layers ---------------------------------------------------------------------- */
@@ -278,6 +279,40 @@ static void dissect_ethertype(hf_dissector *d, uint16_t type, size_t offset, siz
         hf_dissector_add_raw(d, offset, end);
         return;
     }
+}
+
+/* IEEE 802.11 (DLT 105, scapy Dot11): only unprotected data frames can carry IP (via LLC/SNAP);
+ * every other frame has no IP, so its class (U) leaves it unchanged and its inner layers do not
+ * matter.  Dot11 data header: 0 frame control(2) 2 duration(2) 4 addr1 10 addr2 16 addr3
+ * 22 sequence(2) [24 addr4 when ToDS and FromDS], then Dot11QoS (2 bytes) for QoS subtypes. */
+static void dissect_dot11(hf_dissector *d, size_t offset, size_t end)
+{
+    uint8_t control0 = 0, control1 = 0;
+    if (!hf_dissector_byte(d, offset, &control0) || !hf_dissector_byte(d, offset + 1, &control1)) {
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    unsigned type = (control0 >> 2) & 3, subtype = control0 >> 4;
+    if (type != 2 || (control1 & 0x40) || (subtype & 0x04)) {
+        hf_dissector_add_opaque(d, offset, end); /* management/control/protected/null data */
+        return;
+    }
+    size_t length = 24 + ((control1 & 3) == 3 ? 6 : 0);
+    if (end - offset < length) {
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    if (hf_dissector_add_layer(d, HF_LAYER_OPAQUE_HEADER, offset, length, end, 0) < 0) return;
+    offset += length;
+    if (subtype & 0x08) {
+        if (end - offset < 2) {
+            hf_dissector_add_raw(d, offset, end);
+            return;
+        }
+        if (hf_dissector_add_layer(d, HF_LAYER_OPAQUE_HEADER, offset, 2, end, 0) < 0) return;
+        offset += 2;
+    }
+    dissect_llc(d, offset, end);
 }
 
 /* ---- network layers --------------------------------------------------------------------- */
@@ -818,6 +853,9 @@ hf_status hf_dissect_packet(const uint8_t *frame, size_t caplen, uint32_t linkty
     case HF_LINKTYPE_PPP_ETHER:
         if (caplen) dissect_pppoe(&d, 0, caplen);
         break;
+    case HF_LINKTYPE_IEEE802_11:
+        if (caplen) dissect_dot11(&d, 0, caplen);
+        break;
     case HF_LINKTYPE_IPV4:
         if (caplen) dissect_ipv4(&d, 0, caplen, 0);
         break;
@@ -859,7 +897,7 @@ const char *hf_dissect_layer_name(hf_layer_kind kind)
         "Raw", "Opaque", "Ether", "Dot3", "LLC", "SNAP", "Loopback", "CookedLinux",
         "CookedLinuxV2", "Dot1Q", "ARP", "PPPoE", "PPP", "IP", "IPv6", "IPv6Extension", "GRE",
         "ERSPAN", "VXLAN", "TCP", "UDP", "ICMP", "ICMPv6", "ErrorQuote", "DNS", "HTTP",
-        "HTTPRequest", "HTTPResponse", "H2Frame", "TLS", "TLSContinuation"};
+        "HTTPRequest", "HTTPResponse", "H2Frame", "TLS", "TLSContinuation", "Header"};
     if ((unsigned)kind >= HF_LAYER_KIND_COUNT) return "?";
     return names[kind];
 }

@@ -83,6 +83,7 @@ typedef enum hf_layer_kind {
     HF_LAYER_HTTP2,            /* H2Frame (payload kept, not Raw, P38) */
     HF_LAYER_TLS,              /* TLS record (payload removed, §2.4) */
     HF_LAYER_TLS_CONTINUATION, /* _TLSEncryptedContent / SSLv2: kept (P10) */
+    HF_LAYER_OPAQUE_HEADER,    /* a header no rule looks at (Dot11, Dot11QoS): emitted verbatim */
     HF_LAYER_KIND_COUNT
 } hf_layer_kind;
 
