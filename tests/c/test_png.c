@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <libdeflate.h>
+#include <zlib.h>
 
 #include "check.h"
 #include "png.h"
@@ -221,6 +222,35 @@ static void test_encoder_reuse(void)
     hf_buf_free(&png);
     hf_png_encoder_free(encoder);
     hf_png_encoder_free(NULL);
+}
+
+/* A 1x1 image at level 0 (stored block), byte for byte: the chunk layout of png.c's table, the
+ * zlib stream of RFC 1950/1951 by hand, CRCs recomputed with zlib (independent of libdeflate). */
+static void test_exact_bytes(void)
+{
+    uint8_t pixel = 0x80;
+    hf_png_options options = {0, 0};
+    hf_buf png = HF_BUF_INIT;
+    CHECK_EQ_INT(hf_png_encode_gray8(&pixel, 1, 1, 0, &options, &png, NULL), HF_OK);
+    static const uint8_t expected_head[33] = {
+        0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A,
+        0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0,
+        0, 0, 0, 0 /* CRC, checked below */};
+    static const uint8_t expected_idat[8 + 13] = {
+        0, 0, 0, 13, 'I', 'D', 'A', 'T',
+        0x78, 0x01,                    /* CMF: deflate, 32K window; FLG: level 0, check bits */
+        0x01, 0x02, 0x00, 0xFD, 0xFF,  /* final stored block, LEN 2, NLEN ~2 */
+        0x00, 0x80,                    /* filter type 0, the pixel */
+        0x00, 0x82, 0x00, 0x81};       /* Adler-32: b = 0x82, a = 0x81 */
+    CHECK_EQ_INT(png.length, 33 + 21 + 4 + 12);
+    if (png.length == 70) {
+        CHECK(memcmp(png.data, expected_head, 29) == 0);
+        CHECK_EQ_INT(get_be32(png.data + 29), crc32(0, png.data + 12, 17));
+        CHECK(memcmp(png.data + 33, expected_idat, sizeof expected_idat) == 0);
+        CHECK_EQ_INT(get_be32(png.data + 54), crc32(0, png.data + 37, 17));
+        CHECK(memcmp(png.data + 58, "\0\0\0\0IEND\xae\x42\x60\x82", 12) == 0);
+    }
+    hf_buf_free(&png);
 }
 
 static void test_defaults(void)
@@ -489,6 +519,7 @@ int main(void)
 {
     test_roundtrips();
     test_encoder_reuse();
+    test_exact_bytes();
     test_defaults();
     test_threads();
     test_errors();
