@@ -32,7 +32,7 @@ test-deps: deps
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q "numpy>=2" setuptools wheel pytest pillow
+	$(PIP) install -q "numpy>=2" setuptools wheel pytest pillow "scapy==2.5.0"
 	touch $@
 
 venv: $(VENV)/.stamp
@@ -63,7 +63,7 @@ ASAN_VENV := .venv-asan
 sanitize: test-deps
 	@[ -x $(ASAN_VENV)/bin/python ] || { $(PYTHON) -m venv $(ASAN_VENV) && \
 	  $(ASAN_VENV)/bin/pip install -q --upgrade pip && \
-	  $(ASAN_VENV)/bin/pip install -q "numpy>=2" setuptools wheel pytest pillow; }
+	  $(ASAN_VENV)/bin/pip install -q "numpy>=2" setuptools wheel pytest pillow "scapy==2.5.0"; }
 	rm -rf build/temp.* build/lib.* heifip/_core*.so
 	HEIFIP_SANITIZE=1 $(ASAN_VENV)/bin/pip install -q --no-build-isolation -e .
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
