@@ -46,6 +46,11 @@ def anonymize_mode(anonymize):
 
 
 def checked_seed(seed):
+    """A seed in [0, 2**64); None draws one from the operating system (1.1.1's unrepeatable
+    behaviour, on request)."""
+    if seed is None:
+        import secrets
+        return secrets.randbits(64)
     seed = operator.index(seed)
     if not 0 <= seed < 2 ** 64:
         raise ValueError(f"seed must be in [0, 2**64), not {seed}")
@@ -86,7 +91,8 @@ class FIPExtractor:
       anonymize: "random" (default, 1.1.1's fresh random addresses per packet, reproducible from
         `seed`), "consistent" (keyed pseudonyms: one address, one pseudonym across the run),
         "zero" (address bytes 0x00) or "keep" (original addresses).
-      seed: key of "random" and "consistent" (fixed default 0, so runs are reproducible).
+      seed: key of "random" and "consistent" (fixed default 0, so runs are reproducible;
+        None draws a fresh seed, for 1.1.1's different-on-every-run behaviour).
       packet_limit: records create_image_from_file reads per file; 64 as 1.1.1 (P7);
         0 or None reads the whole file.
     """
