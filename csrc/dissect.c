@@ -485,6 +485,13 @@ static void dissect_ipv6_extension(hf_dissector *d, uint8_t type, size_t offset,
             o->network.identification = identification;
         }
     } else if (type == 51) {
+        /* AH: 12 fixed bytes + ICV of (payloadlen + 2) * 4 - 12 bytes.  A payloadlen of 0 makes
+         * scapy's ICV slice negative and the dissection ends in Raw (oracle:
+         * ipv6_zero_len_ah.trace #4). */
+        if (length_field < 1) {
+            hf_dissector_add_raw(d, offset, end);
+            return;
+        }
         length = ((size_t)length_field + 2) * 4;
     } else {
         length = ((size_t)length_field + 1) * 8;

@@ -409,11 +409,13 @@ static hf_status emit_custom_dns(const uint8_t *frame, size_t caplen, const hf_d
     uint8_t flags[2];
     if (l->flags & HF_LAYER_FLAG_PARTIAL) {
         /* Fewer than 12 header bytes: the fields take scapy defaults (rd = 1, qd = DNSQR() for
-         * www.example.com type A, counts computed from the records) and DNS is rebuilt (§2.4). */
+         * www.example.com type A) and DNS is rebuilt.  Unparsed counts are computed by
+         * DNSRRCountField, which counts only DNSQR/DNSRR objects -- the custom records are
+         * neither, so they come out 0 (oracle: ipv6-hbh-routing0.trace). */
         static const uint8_t default_question[] = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p',
                                                    'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1};
         size_t n = l->length - prefix;
-        uint8_t header[12] = {0, 0, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+        uint8_t header[12] = {0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
         for (size_t i = 0; i < n && i < 12; i++) header[i] = message[prefix + i];
         flags[0] = header[2];
         flags[1] = header[3];
