@@ -172,7 +172,7 @@ def api_images(path, command, options):
     """What the API gives for `path` with the CLI options `options` (a list of flags)."""
     cls, arg_names, values = CLASSES[command]
     values = dict(values, pre="NONE", min_dim=0, max_dim=0, min_packets=0, max_packets=0,
-                  dedup=False, packet_limit=64, anonymize="zero", seed=None)
+                  dedup=False, packet_limit=64, anonymize="zero", seed=0)
     it = iter(options)
     for flag in it:
         key = _FLAG[flag]
@@ -486,7 +486,8 @@ def test_truncated_capture_converts_and_warns(tmp_path):
     assert "fip: warning: CaptureDamageWarning:" in result.stderr
     assert "cut.pcap" in result.stderr and ", 1 warning, " in result.stderr
     assert_outputs_equal(out, expected_outputs(src, ["cut.pcap"], "packet", []))
-    assert len(outputs(out)) == 3
+    # 4 images: as scapy 2.5 (1.1.1's reader), the cut record is kept with the bytes it has
+    assert len(outputs(out)) == 4
 
 
 # --------------------------------------------------------------------------------------------
@@ -503,7 +504,7 @@ def test_rerun_skips_complete_files_and_overwrite_redoes_them(tree, tmp_path):
     args = ["extract", "packet", "-r", tree, "-w", out, "--anonymize", "zero"]
     assert fip(*args).returncode == 0
     before = _stats(out)
-    assert len(before) == 20
+    assert len(before) == 21
     again = fip(*args)
     assert again.returncode == 0
     assert _stats(out) == before
@@ -518,7 +519,7 @@ def test_rerun_skips_complete_files_and_overwrite_redoes_them(tree, tmp_path):
     assert after["a.pcap_00003_processed.png"][0] != before["a.pcap_00003_processed.png"][0]
     assert after["b.pcap_00001_processed.png"] == before["b.pcap_00001_processed.png"]
     forced = fip(*args, "--overwrite")
-    assert "5 converted (20 images)" in forced.stderr
+    assert "5 converted (21 images)" in forced.stderr
     assert all(_stats(out)[n][0] != after[n][0] for n in after)
     assert_outputs_equal(out, expected_outputs(tree, CAPTURES, "packet", []))
 
@@ -531,7 +532,7 @@ def test_threads_give_identical_output(tree, tmp_path):
             result = fip("extract", "packet", "-r", tree, "-w", out, "-q", "-t", threads, *extra)
             assert result.returncode == 0, result.stderr
             runs.append({name: (out / name).read_bytes() for name in outputs(out)})
-        assert len(runs[0]) == 20
+        assert len(runs[0]) == 21
         assert runs[0] == runs[1], extra
 
 
