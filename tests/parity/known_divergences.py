@@ -14,5 +14,108 @@ The reason cites reference-semantics.md where it can.  Only divergences whose ca
 belong here.
 """
 
+# Residual divergences of the scapy "dissector zoo" (reference-semantics.md §7.1 P8: keep the
+# rules of §2.4, document the residual SMB/Kerberos/SNMP/NTP divergences; §8.2 lists the same files
+# for the spec's own model).  Each one was checked with scapy 2.5.0 (layer chain of the packet).
+_SMB = (
+    'P8/§8.2: scapy 2.5 SMB/NBT dissectors on TCP 139/445 sometimes leave Raw (payload dropped)'
+    ' or dissect without Raw (payload kept) or re-serialise SMB2 compounds differently from the'
+    " wire; our rule set does not model scapy's SMB zoo")
+_KRB = (
+    'P8/§8.2: scapy re-serialises the Kerberos ASN.1 (KerberosTCPHeader/Kerberos) with '
+    'different lengths than the wire; not modelled')
+_SNMPV1 = (
+    "P8/§8.2: scapy re-encodes the SNMP trap's ASN.1 (BER lengths) on rebuild; not modelled")
+_SNMP = (
+    "P8/§8.2: scapy's SNMP dissector fails on this PDU -> Raw -> 1.1.1 drops the UDP payload "
+    "(R2'); we keep it")
+_NTP = (
+    'P8/§8.2: NTP mode 6/7 dissects as NTPPrivate/NTPControl + Raw in scapy -> 1.1.1 drops the '
+    "UDP payload (R2'); we keep it")
+_FRAG = (
+    'P8/§8.2: UDP 137 in a first IPv4 fragment dissects as NBNSHeader + Raw in scapy -> 1.1.1 '
+    'drops the UDP payload; we keep it')
+_AH = (
+    '§8.2: IPv6 AH with zero length: scapy dissects AH + Raw -> 1.1.1 drops the IPv6 payload '
+    "(R1'); we keep it")
+_HBH = (
+    '§8.2: a 3-byte DNS payload is dissected by scapy with field defaults, so the HEADER-mode '
+    'CustomDNS rebuild differs by one byte')
+
 KNOWN_DIVERGENCES = {
+    ("heifip-tests/smb/smb1.pcap", "NONE", 13): _SMB,
+    ("heifip-tests/smb/smb1.pcap", "NONE", 16): _SMB,
+    ("heifip-tests/smb/smb1.pcap", "HEADER", 13): _SMB,
+    ("heifip-tests/smb/smb1.pcap", "HEADER", 16): _SMB,
+    ("heifip-tests/smb/smb1-OSS-fuzz-54883.pcap", "NONE", 37): _SMB,
+    ("heifip-tests/smb/smb1-OSS-fuzz-54883.pcap", "HEADER", 37): _SMB,
+    ("heifip-tests/smb/smb2.pcap", "NONE", 28): _SMB,
+    ("heifip-tests/smb/smb2.pcap", "HEADER", 28): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "NONE", 3): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "NONE", 32): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "NONE", 33): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "NONE", 51): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "NONE", 52): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "HEADER", 3): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "HEADER", 32): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "HEADER", 33): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "HEADER", 51): _SMB,
+    ("heifip-tests/smb/smb2readwrite.pcap", "HEADER", 52): _SMB,
+    ("heifip-tests/smb/smb3.pcap", "NONE", 6): _SMB,
+    ("heifip-tests/smb/smb3.pcap", "NONE", 22): _SMB,
+    ("heifip-tests/smb/smb3.pcap", "HEADER", 6): _SMB,
+    ("heifip-tests/smb/smb3.pcap", "HEADER", 22): _SMB,
+    ("heifip-tests/smb/smb3_multichannel.pcap", "NONE", 20): _SMB,
+    ("heifip-tests/smb/smb3_multichannel.pcap", "HEADER", 20): _SMB,
+    ("heifip-tests/smb/raw_ntlm_in_smb.pcap", "NONE", 16): _SMB,
+    ("heifip-tests/smb/raw_ntlm_in_smb.pcap", "NONE", 18): _SMB,
+    ("heifip-tests/smb/raw_ntlm_in_smb.pcap", "NONE", 21): _SMB,
+    ("heifip-tests/smb/raw_ntlm_in_smb.pcap", "HEADER", 16): _SMB,
+    ("heifip-tests/smb/raw_ntlm_in_smb.pcap", "HEADER", 18): _SMB,
+    ("heifip-tests/smb/raw_ntlm_in_smb.pcap", "HEADER", 21): _SMB,
+    ("heifip-tests/krb/smb2_krb.pcap", "NONE", 9): _SMB,
+    ("heifip-tests/krb/smb2_krb.pcap", "NONE", 41): _SMB,
+    ("heifip-tests/krb/smb2_krb.pcap", "NONE", 56): _SMB,
+    ("heifip-tests/krb/smb2_krb.pcap", "HEADER", 9): _SMB,
+    ("heifip-tests/krb/smb2_krb.pcap", "HEADER", 41): _SMB,
+    ("heifip-tests/krb/smb2_krb.pcap", "HEADER", 56): _SMB,
+    ("heifip-tests/krb/smb_gssapi.trace", "NONE", 4): _SMB,
+    ("heifip-tests/krb/smb_gssapi.trace", "NONE", 5): _SMB,
+    ("heifip-tests/krb/smb_gssapi.trace", "NONE", 7): _SMB,
+    ("heifip-tests/krb/smb_gssapi.trace", "HEADER", 4): _SMB,
+    ("heifip-tests/krb/smb_gssapi.trace", "HEADER", 5): _SMB,
+    ("heifip-tests/krb/smb_gssapi.trace", "HEADER", 7): _SMB,
+    ("heifip-tests/krb/kerberos_tso.pcap", "NONE", 10): _KRB,
+    ("heifip-tests/krb/kerberos_tso.pcap", "NONE", 11): _KRB,
+    ("heifip-tests/krb/kerberos_tso.pcap", "NONE", 18): _KRB,
+    ("heifip-tests/krb/kerberos_tso.pcap", "HEADER", 10): _KRB,
+    ("heifip-tests/krb/kerberos_tso.pcap", "HEADER", 11): _KRB,
+    ("heifip-tests/krb/kerberos_tso.pcap", "HEADER", 18): _KRB,
+    ("heifip-tests/snmp/snmpv1_trap.pcap", "NONE", 0): _SNMPV1,
+    ("heifip-tests/snmp/snmpv1_trap.pcap", "HEADER", 0): _SNMPV1,
+    ("heifip-tests/snmp/snmpv2_get_next.pcap", "NONE", 5): _SNMP,
+    ("heifip-tests/snmp/snmpv2_get_next.pcap", "NONE", 7): _SNMP,
+    ("heifip-tests/snmp/snmpv2_get_next.pcap", "HEADER", 5): _SNMP,
+    ("heifip-tests/snmp/snmpv2_get_next.pcap", "HEADER", 7): _SNMP,
+    ("heifip-tests/snmp/snmpv3_get_next.pcap", "NONE", 0): _SNMP,
+    ("heifip-tests/snmp/snmpv3_get_next.pcap", "NONE", 1): _SNMP,
+    ("heifip-tests/snmp/snmpv3_get_next.pcap", "NONE", 2): _SNMP,
+    ("heifip-tests/snmp/snmpv3_get_next.pcap", "NONE", 3): _SNMP,
+    ("heifip-tests/snmp/snmpv3_get_next.pcap", "HEADER", 0): _SNMP,
+    ("heifip-tests/snmp/snmpv3_get_next.pcap", "HEADER", 1): _SNMP,
+    ("heifip-tests/snmp/snmpv3_get_next.pcap", "HEADER", 2): _SNMP,
+    ("heifip-tests/snmp/snmpv3_get_next.pcap", "HEADER", 3): _SNMP,
+    ("heifip-tests/ntp/ntp2.pcap", "NONE", 34): _NTP,
+    ("heifip-tests/ntp/ntp2.pcap", "HEADER", 34): _NTP,
+    ("heifip-tests/ntp/ntpmode67.pcap", "NONE", 3): _NTP,
+    ("heifip-tests/ntp/ntpmode67.pcap", "NONE", 4): _NTP,
+    ("heifip-tests/ntp/ntpmode67.pcap", "NONE", 8): _NTP,
+    ("heifip-tests/ntp/ntpmode67.pcap", "HEADER", 3): _NTP,
+    ("heifip-tests/ntp/ntpmode67.pcap", "HEADER", 4): _NTP,
+    ("heifip-tests/ntp/ntpmode67.pcap", "HEADER", 8): _NTP,
+    ("heifip-tests/ipv4/fragmented-1.pcap", "NONE", 2): _FRAG,
+    ("heifip-tests/ipv4/fragmented-1.pcap", "HEADER", 2): _FRAG,
+    ("heifip-tests/ipv6_zero_len_ah.trace", "NONE", 4): _AH,
+    ("heifip-tests/ipv6_zero_len_ah.trace", "HEADER", 4): _AH,
+    ("heifip-tests/ipv6-hbh-routing0.trace", "HEADER", 0): _HBH,
 }
