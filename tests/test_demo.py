@@ -224,3 +224,17 @@ def test_missing_sample_exit_status(tmp_path):
     assert done.returncode == demo.EXIT_NO_SAMPLE
     assert "nope.pcap" in done.stderr
     assert not list((tmp_path).glob("o/*.png"))
+
+
+def test_docs_images_are_current(demo_run, default_sample):
+    """docs/images/ (the README's pictures) is a chosen set of this demo's output: same pixels.
+    When the rendering changes on purpose, refresh them:
+    python -m heifip.demo --out /tmp/d && cp /tmp/d/<the same names> docs/images/"""
+    if not default_sample:
+        pytest.skip("the fetched sample is not the pinned http.pcap")
+    docs = sorted((REPO / "docs" / "images").glob("*.png"))
+    assert docs, "docs/images/ has no pictures"
+    for path in docs:
+        assert path.name in EXPECTED_FILES, f"{path.name} is not a demo picture"
+        assert np.array_equal(decode(path), decode(demo_run["out"] / path.name)), \
+            f"docs/images/{path.name} is stale"
