@@ -18,7 +18,6 @@ The pictures in docs/images/ are a chosen set of this demo's output (see the REA
 """
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
