@@ -9,8 +9,9 @@
  *
  *   HF_ANONYMIZE_RANDOM      1.1.1's behaviour (default): uniform random bytes, new per packet,
  *                            equal within a packet.  The stream is a keyed function of (seed,
- *                            packet index, frame bytes), so a run is reproducible, independent of
- *                            threads and call order, and two different packets get unrelated values.
+ *                            packet index, caplen, the frame's first 64 bytes), so a run is
+ *                            reproducible, independent of threads and call order, and two
+ *                            different packets get unrelated values.
  *   HF_ANONYMIZE_CONSISTENT  keyed pseudonyms: one original address -> one pseudonym for a whole
  *                            run (and for every run with the same seed); SipHash-2-4 of the address.
  *   HF_ANONYMIZE_ZERO        every replaced byte is 0x00 (the parity tests' sentinel).
@@ -61,7 +62,7 @@ typedef struct hf_address_map {
 
 /* Start the mapping for one packet.  `packet_index` is the packet's position in its source (record
  * index in the file, or position in the caller's list); `frame`/`caplen` are its original bytes
- * (only read, and only in RANDOM mode). */
+ * (only read, and only in RANDOM mode: caplen and the first 64 bytes). */
 void hf_address_map_begin(hf_address_map *map, const hf_anonymizer *anonymizer,
                           uint64_t packet_index, const uint8_t *frame, size_t caplen);
 
