@@ -132,6 +132,13 @@ _ensured = {}
 
 def ensure_venv(verbose=False):
     """Create the oracle venv if needed; return its python.  Raises OracleUnavailable."""
+    try:
+        return _ensure_venv(verbose)
+    except OSError as exc:  # unwritable cache, no python3 -m venv, ...
+        raise OracleUnavailable("cannot set up the oracle venv %s: %s" % (venv_dir(), exc))
+
+
+def _ensure_venv(verbose):
     vdir = venv_dir()
     if vdir in _ensured:
         return _ensured[vdir]

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import argsets
-import conftest as parity
+import parity_corpus as parity
 import oracle
 from known_divergences import KNOWN_DIVERGENCES
 
