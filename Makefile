@@ -48,7 +48,7 @@ ctest: deps $(CTESTS)
 
 build/ctest/%: tests/c/%.c $(CORE_SRC) $(wildcard csrc/*.h) tests/c/check.h
 	@mkdir -p build/ctest
-	$(CC) $(CFLAGS_CORE) -O1 -g -DHF_ALLOC_TESTING -DHF_DEBUG $(SAN) -o $@ $< $(CORE_SRC) -lpcap -ldeflate -lz -lm
+	$(CC) $(CFLAGS_CORE) -O1 -g -DHF_ALLOC_TESTING -DHF_DEBUG $(SAN) -o $@ $< $(CORE_SRC) -lpcap -ldeflate -lz -lm -pthread
 
 pytest: build
 	$(PY) -m pytest -q

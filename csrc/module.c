@@ -27,10 +27,6 @@
 #include "reader.h"
 #include "render.h"
 
-#ifndef HF_PNG_DEFAULT_FILTER
-#define HF_PNG_DEFAULT_FILTER 0
-#endif
-
 /* Exception classes from heifip.errors, looked up once at import (module state). */
 typedef struct module_state {
     PyObject *capture_format_error;  /* heifip.errors.CaptureFormatError */

@@ -62,8 +62,11 @@ def bind_image_arguments(image_type, args, kwargs):
                                           f"got {values[name]}")
     if "fill" in values:
         try:
-            # 1.1.1 casts with np.uint8: fill wraps modulo 256 (quirk P25, kept)
-            values["fill"] = operator.index(values["fill"]) % 256
+            # 1.1.1 casts with np.uint8: fill wraps modulo 256 (quirk P25, kept) -- the core does
+            # it, including the float-path rule of tiled images with missing tiles (render.h);
+            # only values beyond int64 are reduced here.
+            fill = operator.index(values["fill"])
+            values["fill"] = fill if -2 ** 63 <= fill < 2 ** 63 else fill % 256
         except TypeError:
             raise TypeError(f"fill must be an integer, not {type(values['fill']).__name__}") from None
     for name in ("auto_dim", "append"):
