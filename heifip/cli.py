@@ -269,12 +269,6 @@ def _images_of(extractor, path, args, image_args):
     return extractor.create_image_from_file(path, *args, *image_args), 0
 
 
-def _save(extractor, image, name):
-    # save_image appends _processed.png to its prefix, converts Markov probabilities to
-    # uint8(trunc(255 p)), creates parent folders and writes atomically (temp file + rename).
-    extractor.save_image(image, name[:-len(OUTPUT_SUFFIX)])
-
-
 def _convert(job, settings):
     """Convert one file (runs on a worker thread; the extractor's C work releases the GIL)."""
     import heifip
@@ -289,10 +283,14 @@ def _convert(job, settings):
         images, packets = _images_of(settings.extractor, job.path, settings.args,
                                      settings.image_args)
         names = output_names(job.prefix, len(images), settings.per_packet)
+        if images:
+            os.makedirs(os.path.dirname(job.prefix) or ".", exist_ok=True)
         for i in reversed(range(len(images))):   # index 0 last: it marks the file complete
             if settings.cancel.is_set():
                 return _Result(CANCELLED)
-            _save(settings.extractor, images[i], names[i])
+            # the values FIPExtractor.save_image writes (Markov p -> uint8(trunc(255 p))),
+            # written to a temporary file and renamed
+            heifip.save_png(images[i], names[i])
         return _Result(CONVERTED, images=len(images), packets=packets)
     except Exception as exc:  # every failure of one file is reported, never fatal for the run
         return _Result(FAILED, reason=_describe(exc))
