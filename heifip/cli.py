@@ -234,6 +234,8 @@ def output_names(prefix, count, per_packet):
 
     Flow commands: ``<prefix>_processed.png`` (1.1.1's name).  Per-packet commands:
     ``<prefix>_<index:05d>_processed.png``, index = position of the image in the file's list.
+    A flow command yielding several images for one file (one per connection, issue 4's
+    --split) numbers them the same way.
     """
     if not per_packet:
         return [prefix + OUTPUT_SUFFIX for _ in range(count)] if count <= 1 else [
@@ -241,13 +243,17 @@ def output_names(prefix, count, per_packet):
     return [f"{prefix}_{INDEX_FORMAT.format(i)}{OUTPUT_SUFFIX}" for i in range(count)]
 
 
-def _completion_marker(prefix, per_packet):
-    """The output whose existence proves a file was completed by an earlier run.
+def _is_complete(prefix, per_packet):
+    """Whether an earlier run completed the file with output prefix `prefix`.
 
-    Images are written last to first, each atomically, so the first image (index 0, or the only
-    image of a flow command) exists only once all of them do.
+    A file's images are written last to first, each atomically, so its first image exists only
+    once all of them do: ``<prefix>_00000_processed.png``, or for flow commands their single
+    ``<prefix>_processed.png`` (the numbered form when a file yields several flow images).
     """
-    return output_names(prefix, 1, per_packet)[0]
+    first = f"{prefix}_{INDEX_FORMAT.format(0)}{OUTPUT_SUFFIX}"
+    if per_packet:
+        return os.path.isfile(first)
+    return os.path.isfile(prefix + OUTPUT_SUFFIX) or os.path.isfile(first)
 
 
 def _images_of(extractor, path, args, image_args):
@@ -275,8 +281,7 @@ def _convert(job, settings):
     if settings.cancel.is_set():
         return _Result(CANCELLED)
     try:
-        if not settings.overwrite and os.path.isfile(
-                _completion_marker(job.prefix, settings.per_packet)):
+        if not settings.overwrite and _is_complete(job.prefix, settings.per_packet):
             return _Result(COMPLETE)
         if not job.explicit and not heifip.is_capture(job.path):
             return _Result(NOT_CAPTURE, reason="not a capture")
@@ -513,7 +518,7 @@ def _summarise(jobs, results, walk_errors, reporter, interrupted, stderr):
         if state == FAILED:
             failures.append((job.path, result.reason))
     elapsed = time.monotonic() - reporter.start
-    parts = [f"{counts[CONVERTED]} converted ({images} images)"]
+    parts = [f"{counts[CONVERTED]} converted ({_plural(images, 'image', 'images')})"]
     if counts[COMPLETE]:
         parts.append(f"{counts[COMPLETE]} already complete")
     if counts[NOT_CAPTURE]:

@@ -524,6 +524,21 @@ def test_rerun_skips_complete_files_and_overwrite_redoes_them(tree, tmp_path):
     assert_outputs_equal(out, expected_outputs(tree, CAPTURES, "packet", []))
 
 
+def test_rerun_of_a_flow_command_skips_complete_files(tree, tmp_path):
+    out = tmp_path / "out"
+    args = ["extract", "markov-flow", "-r", tree, "-w", out]
+    assert fip(*args).returncode == 0
+    before = _stats(out)
+    assert sorted(before) == sorted(f"{rel}_processed.png" for rel in CAPTURES)
+    (out / "b.pcap_processed.png").unlink()
+    again = fip(*args)
+    assert again.returncode == 0
+    assert "1 converted (1 image), 4 already complete, 2 not captures" in again.stderr
+    after = _stats(out)
+    assert {n: after[n] for n in before if n != "b.pcap_processed.png"} == {
+        n: v for n, v in before.items() if n != "b.pcap_processed.png"}
+
+
 def test_threads_give_identical_output(tree, tmp_path):
     for extra in (["--anonymize", "zero"], ["--seed", "5"], ["--anonymize", "consistent", "--seed", "9"]):
         runs = []
