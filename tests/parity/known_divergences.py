@@ -35,12 +35,6 @@ _NTP = (
 _FRAG = (
     'P8/§8.2: UDP 137 in a first IPv4 fragment dissects as NBNSHeader + Raw in scapy -> 1.1.1 '
     'drops the UDP payload; we keep it')
-_AH = (
-    '§8.2: IPv6 AH with zero length: scapy dissects AH + Raw -> 1.1.1 drops the IPv6 payload '
-    "(R1'); we keep it")
-_HBH = (
-    '§8.2: a 3-byte DNS payload is dissected by scapy with field defaults, so the HEADER-mode '
-    'CustomDNS rebuild differs by one byte')
 
 KNOWN_DIVERGENCES = {
     ("heifip-tests/smb/smb1.pcap", "NONE", 13): _SMB,
@@ -115,7 +109,4 @@ KNOWN_DIVERGENCES = {
     ("heifip-tests/ntp/ntpmode67.pcap", "HEADER", 8): _NTP,
     ("heifip-tests/ipv4/fragmented-1.pcap", "NONE", 2): _FRAG,
     ("heifip-tests/ipv4/fragmented-1.pcap", "HEADER", 2): _FRAG,
-    ("heifip-tests/ipv6_zero_len_ah.trace", "NONE", 4): _AH,
-    ("heifip-tests/ipv6_zero_len_ah.trace", "HEADER", 4): _AH,
-    ("heifip-tests/ipv6-hbh-routing0.trace", "HEADER", 0): _HBH,
 }
