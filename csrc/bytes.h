@@ -146,6 +146,13 @@ static inline hf_cursor hf_cursor_narrow(const hf_cursor *c, size_t claimed, int
     return sub;
 }
 
+/* One packet's bytes, borrowed: `data` may be NULL only when `length` is 0.  The currency between
+ * the stages that hold packet strings (flows) and the one that draws them (render). */
+typedef struct hf_packet_view {
+    const uint8_t *data;
+    size_t length;
+} hf_packet_view;
+
 /* ------------------------------------------------------------------------------------------ */
 /* Growable byte buffer.  `data` is owned by the buffer; hf_buf_free releases it.  Growth is
  * geometric with overflow checks; a failed growth leaves the buffer unchanged (HF_NOMEM). */

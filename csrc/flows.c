@@ -133,7 +133,7 @@ static size_t flow_cost(const hf_flow *flow)
 {
     /* No overflow: both capacities were allocated. */
     return sizeof *flow + flow->kept_bytes_capacity_ +
-           flow->packets_capacity_ * sizeof(hf_flow_packet_view);
+           flow->packets_capacity_ * sizeof(hf_packet_view);
 }
 
 /* Re-account an entry's flow after its buffers changed size. */
@@ -506,8 +506,8 @@ static hf_status flow_reserve(const hf_flow_table *table, hf_flow *flow, const h
         size_t capacity = grown_capacity(flow->packets_capacity_, flow->kept_count + 1,
                                          INITIAL_VIEW_CAPACITY, limit);
         size_t bytes;
-        if (hf_size_mul(capacity, sizeof(hf_flow_packet_view), &bytes)) return HF_NOMEM;
-        hf_flow_packet_view *grown = hf_realloc(flow->packets, bytes);
+        if (hf_size_mul(capacity, sizeof(hf_packet_view), &bytes)) return HF_NOMEM;
+        hf_packet_view *grown = hf_realloc(flow->packets, bytes);
         if (grown == NULL) return HF_NOMEM;
         flow->packets = grown;
         flow->packets_capacity_ = capacity;

@@ -115,6 +115,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "common.h"
 #include "dissect.h"
 
@@ -194,11 +195,6 @@ typedef struct hf_flow_config {
  * hash_seed 0.  Thread-safe. */
 void hf_flow_config_init(hf_flow_config *config);
 
-/* The layout of render.h's hf_packet_view (the lead bridges the two; see report). */
-typedef struct hf_flow_packet_view {
-    const uint8_t *data;
-    size_t length;
-} hf_flow_packet_view;
 
 /* A completed flow.  Read the public fields; do not modify them.  Owned by the caller after
  * hf_flow_table_pop; release with hf_flow_free. */
@@ -216,7 +212,7 @@ typedef struct hf_flow {
     uint8_t tcp_flags_seen;        /* OR of the TCP flags of all packets (TCP only) */
     uint64_t sequence;             /* 0-based position among the flows emitted by its table */
     size_t kept_count;             /* number of entries in `packets` */
-    hf_flow_packet_view *packets;  /* owned: kept_count views, in record order, pointing into
+    hf_packet_view *packets;  /* owned: kept_count views, in record order, pointing into
                                       the flow's own buffer; valid until hf_flow_free */
     /* private */
     uint8_t *kept_bytes_;          /* owned */

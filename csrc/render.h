@@ -53,17 +53,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
 #include "common.h"
 
 /* Largest image, in bytes (rows * cols * element size), that render will describe or write:
  * 2 GiB.  Also keeps every image addressable by a 32-bit int index in the PNG stage. */
 #define HF_RENDER_MAX_IMAGE_BYTES ((size_t)1 << 31)
-
-/* One packet's bytes, borrowed: `data` may be NULL only when `length` is 0. */
-typedef struct hf_packet_view {
-    const uint8_t *data;
-    size_t length;
-} hf_packet_view;
 
 typedef enum {
     HF_IMAGE_PACKET = 1,        /* PacketImage */
