@@ -185,6 +185,7 @@ struct hf_flow_job {
     uint64_t records_read;
     uint64_t records_matched;
     int input_done;             /* the reader is exhausted and the table finished */
+    int filter_failed;          /* the last error came from the filter */
     hf_error damage;
 };
 
@@ -232,6 +233,7 @@ static hf_status feed_one(hf_flow_job *job, int *done, hf_error *error)
                                  record.wirelen, &matches, error);
         if (status != HF_OK) {
             error->record_index = (int64_t)record.index;
+            job->filter_failed = 1;
             return status;
         }
         if (!matches) return HF_OK;
@@ -280,6 +282,8 @@ hf_status hf_flow_job_next(hf_flow_job *job, hf_flow **flow, hf_error *error)
 }
 
 const hf_error *hf_flow_job_damage(const hf_flow_job *job) { return &job->damage; }
+
+int hf_flow_job_filter_failed(const hf_flow_job *job) { return job->filter_failed; }
 
 void hf_flow_job_counts(const hf_flow_job *job, uint64_t *records_read, uint64_t *records_matched)
 {

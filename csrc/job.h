@@ -126,6 +126,10 @@ hf_status hf_flow_job_open(const char *path,
  * otherwise an error (HF_NOMEM, HF_IO, HF_UNSUPPORTED for a filter that does not fit a link type). */
 hf_status hf_flow_job_next(hf_flow_job *job, hf_flow **flow, hf_error *error);
 
+/* 1 when the last hf_flow_job_next failed because the BPF filter does not apply to a record's link
+ * type (the caller reports that as a filter error, not as a capture error). */
+int hf_flow_job_filter_failed(const hf_flow_job *job);
+
 /* Damage the reader met (status HF_OK when none); valid until hf_flow_job_free. */
 const hf_error *hf_flow_job_damage(const hf_flow_job *job);
 

@@ -845,10 +845,11 @@ static PyObject *FlowReader_next(FlowReader *self)
         if (t == NULL) return NULL;
         Py_SETREF(self->damage, t);
     }
+    int filter_failed = hf_flow_job_filter_failed(self->job);
     hf_flow_job_free(self->job);
     self->job = NULL;
     if (status == HF_EOF) return NULL;
-    if (status == HF_UNSUPPORTED && error.reason[0] != '\0' && strstr(error.reason, "BPF") != NULL)
+    if (filter_failed)
         PyErr_Format(state_of(module)->filter_error, "%S: record %lld: %s", self->path,
                      (long long)error.record_index, error.reason);
     else
