@@ -460,8 +460,8 @@ def _run(ns, stdout, stderr):
         warnings.simplefilter("always")
         warnings.showwarning = reporter.showwarning
         executor = ThreadPoolExecutor(max_workers=ns.num_threads, thread_name_prefix="fip")
+        pending = {}
         try:
-            pending = {}
             queue = iter(jobs)
             window = 4 * ns.num_threads   # bounded look-ahead: memory does not grow with the tree
             exhausted = False
