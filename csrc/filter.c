@@ -22,12 +22,25 @@ struct hf_filter {
     char last_error[PCAP_ERRBUF_SIZE + 64];
 };
 
+/* pcap_open_dead takes a DLT_ value; files carry LINKTYPE_ values.  They are equal except for a
+ * few historical ones below 104 (pcap-linktype(7); libpcap's own mapping is not exported). */
+static int dlt_of_linktype(uint32_t linktype)
+{
+    switch (linktype) {
+    case 100: return DLT_ATM_RFC1483;
+    case 101: return DLT_RAW;
+    case 102: return DLT_SLIP_BSDOS;
+    case 103: return DLT_PPP_BSDOS;
+    default: return (int)linktype;
+    }
+}
+
 /* Compile for one link type; on failure copy libpcap's message into `message`. */
 static int compile_for(const char *expression, uint32_t linktype, struct bpf_program *program,
                        char *message, size_t message_size)
 {
     /* 262144: libpcap's maximum snapshot length; only used for the "len" checks BPF may emit */
-    pcap_t *dead = pcap_open_dead((int)linktype, 262144);
+    pcap_t *dead = pcap_open_dead(dlt_of_linktype(linktype), 262144);
     if (dead == NULL) {
         snprintf(message, message_size, "libpcap cannot open a handle for link type %u", linktype);
         return -1;

@@ -149,3 +149,12 @@ def test_missing_and_bad_files(tmp_path):
         list(heifip.flows(bad))
     with pytest.raises(ValueError):
         list(heifip.flows(bad, split="sessions"))
+
+
+def test_filter_that_does_not_fit_the_link_type(tmp_path):
+    from heifip.errors import FilterError
+    raw_ip = write_pcap(tmp_path / "raw.pcap", [ipv4(udp(b"x"), proto=17)], linktype=101)
+    with pytest.raises(FilterError) as info:
+        list(heifip.flows(raw_ip, bpf="ether host 02:00:00:00:00:01"))
+    assert "raw.pcap" in str(info.value) and "record 0" in str(info.value)
+    assert [f.meta.packets for f in heifip.flows(raw_ip, bpf="udp")] == [1]
