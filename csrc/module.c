@@ -22,6 +22,7 @@
 
 #include "pythread.h"
 
+#include "filter.h"
 #include "job.h"
 #include "png.h"
 #include "reader.h"
@@ -574,6 +575,28 @@ static PyObject *needs(PyObject *module, PyObject *args, PyObject *kwargs)
                          packets == SIZE_MAX || packets > PY_SSIZE_T_MAX ? (Py_ssize_t)-1 : (Py_ssize_t)packets);
 }
 
+
+/* check_filter(expression) -> None; raises FilterError when libpcap cannot compile it. */
+static PyObject *check_filter(PyObject *module, PyObject *arg)
+{
+    const char *expression = PyUnicode_AsUTF8(arg);
+    if (expression == NULL) return NULL;
+    hf_filter *filter = NULL;
+    hf_error error;
+    hf_error_clear(&error);
+    hf_status status = hf_filter_new(expression, &filter, &error);
+    hf_filter_free(filter);
+    if (status == HF_ARGUMENT) {
+        PyErr_SetString(state_of(module)->filter_error, error.reason);
+        return NULL;
+    }
+    if (status != HF_OK) {
+        raise_core_error(module, status, &error, NULL);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* PNG */
 
@@ -908,6 +931,8 @@ static PyMethodDef module_methods[] = {
     {"write_png", (PyCFunction)(void (*)(void))write_png, METH_VARARGS | METH_KEYWORDS,
      "write_png(path, image, level, filter) -> None (atomic)"},
     {"probe", (PyCFunction)probe, METH_O, "probe(path) -> 'pcap' | 'pcapng'"},
+    {"check_filter", (PyCFunction)check_filter, METH_O,
+     "check_filter(expression) -> None; raises FilterError for a BPF expression libpcap rejects"},
     {NULL, NULL, 0, NULL},
 };
 

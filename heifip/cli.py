@@ -111,9 +111,21 @@ _FLOW_OPTIONS = [
          help="use at most the first N packets of a flow, 0 = all (default: 0)"),
 ]
 
-# Where issue 4's flow selection goes (--split session|flow|file, --filter BPF): options added
-# here reach _Settings.extractor_kwargs / image_kwargs through the parsed namespace.
-_SELECTION_OPTIONS: list = []
+# Flow selection (beyond 1.1.1): sessions inside one capture, and a BPF filter.  --split file is
+# 1.1.1's one file = one flow; the other modes go through heifip.extract (heifip/sessions.py).
+_SELECTION_OPTIONS = [
+    _opt("--split", dest="split", type=str.lower, choices=("file", "session", "flow"),
+         default="file", help="file: one flow per capture file, as heifip 1.1.1 (default); "
+         "session: one per bidirectional 5-tuple connection; flow: one per direction"),
+    _opt("--filter", dest="bpf", default=None, metavar="BPF",
+         help="libpcap filter applied before flows are assembled, e.g. 'tcp port 443' "
+         "(with --split file it selects the packets of the file's one flow)"),
+    _opt("--idle-timeout", dest="idle_timeout", type=float, default=300.0, metavar="SECONDS",
+         help="a session with no packet for this long (capture time) ends; 0 = never "
+         "(default: 300)"),
+    _opt("--active-timeout", dest="active_timeout", type=float, default=1800.0, metavar="SECONDS",
+         help="a session longer than this (capture time) is cut; 0 = never (default: 1800)"),
+]
 
 # Our additions, valid for every command.
 _RUN_OPTIONS = [
@@ -206,7 +218,19 @@ class _Settings:
         self.args = (ns.preprocessing_type, image_class, ns.min_image_dim, ns.max_image_dim,
                      ns.min_packets_per_flow, ns.max_packets_per_flow, ns.remove_duplicates)
         self.image_args = tuple(getattr(ns, name) for name in arg_names)
+        self.image_kwargs = dict(zip(arg_names, self.image_args))
         self.cancel = threading.Event()
+        # sessions: everything heifip.extract needs besides the path
+        self.sessions = None
+        if ns.split != "file" or ns.bpf:
+            self.sessions = dict(
+                image=image_class, split=ns.split, preprocessing=ns.preprocessing_type,
+                min_image_dim=ns.min_image_dim, max_image_dim=ns.max_image_dim,
+                min_packets=ns.min_packets_per_flow, max_packets=ns.max_packets_per_flow,
+                bpf=ns.bpf, idle_timeout=ns.idle_timeout or None,
+                active_timeout=ns.active_timeout or None, anonymize=ns.anonymize,
+                seed=ns.seed, limit=ns.packet_limit if ns.split == "file" else 0,
+                **self.image_kwargs)
 
 
 class _Job:
@@ -275,12 +299,59 @@ def _images_of(extractor, path, args, image_args):
     return extractor.create_image_from_file(path, *args, *image_args), 0
 
 
+MANIFEST_SUFFIX = "_flows.tsv"
+MANIFEST_COLUMNS = ("image", "flow", "protocol", "src", "sport", "dst", "dport", "packets",
+                    "bytes", "first_timestamp_ns", "last_timestamp_ns", "end")
+
+
+def _convert_sessions(job, settings):
+    """--split session|flow (or --filter): one image per flow (or per packet of each flow),
+    written as the flows complete, named ``<prefix>_<flow name>[_<k>]_processed.png`` -- the flow
+    name (heifip.sessions.FlowMeta.name) holds the first record index and the endpoints, which are
+    pseudonyms unless --anonymize keep.  A manifest ``<prefix>_flows.tsv`` (one line per image
+    with the flow's metadata) is written last, atomically: it marks the file complete."""
+    import heifip
+    lines, packets, counts = [], 0, {}
+    for image, meta in heifip.extract(job.path, **settings.sessions):
+        if settings.cancel.is_set():
+            return _Result(CANCELLED)
+        k = counts.get(meta.index, 0)
+        counts[meta.index] = k + 1
+        if k == 0:
+            packets += meta.packets
+        name = f"{job.prefix}_{meta.name}"
+        if settings.per_packet:
+            name += "_" + INDEX_FORMAT.format(k)
+        name += OUTPUT_SUFFIX
+        if not lines:
+            os.makedirs(os.path.dirname(job.prefix) or ".", exist_ok=True)
+        heifip.save_png(image, name)
+        lines.append("\t".join(str(v) for v in (
+            os.path.basename(name), meta.index, meta.protocol_name, meta.src, meta.sport, meta.dst,
+            meta.dport, meta.packets, meta.bytes, meta.first_timestamp_ns, meta.last_timestamp_ns,
+            meta.end)))
+    if lines or not os.path.exists(job.prefix + MANIFEST_SUFFIX):
+        os.makedirs(os.path.dirname(job.prefix) or ".", exist_ok=True)
+        temporary = f"{job.prefix}{MANIFEST_SUFFIX}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(temporary, "w", encoding="utf-8") as f:
+            f.write("\t".join(MANIFEST_COLUMNS) + "\n")
+            f.writelines(line + "\n" for line in lines)
+        os.replace(temporary, job.prefix + MANIFEST_SUFFIX)
+    return _Result(CONVERTED, images=len(lines), packets=packets)
+
+
 def _convert(job, settings):
     """Convert one file (runs on a worker thread; the extractor's C work releases the GIL)."""
     import heifip
     if settings.cancel.is_set():
         return _Result(CANCELLED)
     try:
+        if settings.sessions is not None:
+            if not settings.overwrite and os.path.isfile(job.prefix + MANIFEST_SUFFIX):
+                return _Result(COMPLETE)
+            if not job.explicit and not heifip.is_capture(job.path):
+                return _Result(NOT_CAPTURE, reason="not a capture")
+            return _convert_sessions(job, settings)
         if not settings.overwrite and _is_complete(job.prefix, settings.per_packet):
             return _Result(COMPLETE)
         if not job.explicit and not heifip.is_capture(job.path):
@@ -577,6 +648,21 @@ def main(argv=None, prog=None):
     if ns.command is None:
         extract.print_help()
         return EXIT_OK
+    if ns.bpf is not None or ns.idle_timeout < 0 or ns.active_timeout < 0:
+        problem = None
+        if ns.idle_timeout < 0 or ns.active_timeout < 0:
+            problem = "timeouts must not be negative"
+        else:
+            from heifip import _core
+            from heifip.errors import FilterError
+            try:
+                _core.check_filter(ns.bpf)
+            except FilterError as exc:
+                problem = f"--filter: {exc}"
+        if problem:
+            extract.print_usage(sys.stderr)
+            sys.stderr.write(f"{prog} extract: error: {problem}\n")
+            return EXIT_USAGE
     try:
         return _run(ns, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
