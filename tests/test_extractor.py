@@ -215,3 +215,12 @@ def test_one_extractor_from_eight_threads(tmp_path):
     for i, result in enumerate(threaded):
         assert len(result) == 1 and np.array_equal(result[0], serial[i % 8][0])
     assert os.path.exists(paths[0])
+
+
+def test_empty_capture_gives_no_images(tmp_path):
+    path = write_pcap(tmp_path / "empty.pcap", [])
+    ex = FIPExtractor()
+    assert ex.packets_from_file(path) == []
+    for image_type in (PacketImage, FlowImage, FlowImageTiledFixed, FlowImageTiledAuto,
+                       MarkovTransitionMatrixFlow, MarkovTransitionMatrixPacket):
+        assert ex.create_image_from_file(path, "NONE", image_type) == []
