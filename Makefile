@@ -15,7 +15,7 @@ CORE_SRC := $(filter-out csrc/module.c,$(wildcard csrc/*.c))
 CTESTS := $(patsubst tests/c/%.c,build/ctest/%,$(wildcard tests/c/test_*.c))
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-.PHONY: all deps test-deps venv build demo test ctest pytest sanitize oracle clean
+.PHONY: all deps test-deps venv build demo test ctest pytest sanitize oracle clean bench bench-quick bench-deps
 
 all: build
 
@@ -71,6 +71,20 @@ sanitize: test-deps
 	  PYTHONMALLOC=malloc HEIFIP_SANITIZED=1 $(ASAN_VENV)/bin/python -m pytest -q -x
 	rm -rf build/temp.* build/lib.* heifip/_core*.so
 	$(PIP) install -q --no-build-isolation -e .
+
+# Benchmarks (issue 5): a table on stdout and in benchmarks/results.md, against heifip 1.1.1 and a
+# bare libpcap loop.  `make bench-quick` is the short smoke run.  BENCH_ARGS=--no-oracle etc.
+BENCH_DEBS := tcpreplay wireshark-common
+bench-deps: deps
+	@missing=""; for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+bench: bench-deps build
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+bench-quick: bench-deps build
+	$(PY) benchmarks/run.py --quick $(BENCH_ARGS)
 
 # The reference implementation (heifip 1.1.1 + scapy 2.5.0) in a venv of its own, outside the
 # repository (it has the same import name as this package).
