@@ -122,7 +122,7 @@ static void dissect_tcp(hf_dissector *d, size_t offset, size_t end, int error_qu
 static void dissect_udp(hf_dissector *d, size_t offset, size_t end, int error_quote);
 static void dissect_icmp(hf_dissector *d, size_t offset, size_t end, int error_quote);
 static void dissect_llc(hf_dissector *d, size_t offset, size_t end);
-static void dissect_dot11(hf_dissector *d, size_t offset, size_t end);
+static void dissect_dot11(hf_dissector *d, size_t offset, size_t end, int fcs);
 static void dissect_ppp(hf_dissector *d, size_t offset, size_t end);
 
 /* ---- link layers ---------------------------------------------------------------------- */
@@ -281,11 +281,17 @@ static void dissect_ethertype(hf_dissector *d, uint16_t type, size_t offset, siz
     }
 }
 
-/* IEEE 802.11 (DLT 105, scapy Dot11): only unprotected data frames can carry IP (via LLC/SNAP);
- * every other frame has no IP, so its class (U) leaves it unchanged and its inner layers do not
+/* IEEE 802.11 (DLT 105: scapy Dot11; inside RadioTap: Dot11, or Dot11FCS when the RadioTap
+ * Flags field has FCS 0x10).  Only unprotected data frames can carry IP (via LLC/SNAP); every
+ * other frame has no IP, so its class (U) leaves it unchanged and its inner layers do not
  * matter.  Dot11 data header: 0 frame control(2) 2 duration(2) 4 addr1 10 addr2 16 addr3
- * 22 sequence(2) [24 addr4 when ToDS and FromDS], then Dot11QoS (2 bytes) for QoS subtypes. */
-static void dissect_dot11(hf_dissector *d, size_t offset, size_t end)
+ * 22 sequence(2) [24 addr4 when ToDS and FromDS], then Dot11QoS (2 bytes) for QoS subtypes.
+ *
+ * Dot11FCS (`fcs`): its last field, FCSField, is a TrailerField: it is read after the header
+ * fields, from the last 4 bytes of what is left, which the payload then no longer sees
+ * (scapy:fields.py TrailerField.getfield).  Fewer than 4 bytes there: struct.error, and the
+ * whole Dot11FCS becomes Raw (do_dissect_payload). */
+static void dissect_dot11(hf_dissector *d, size_t offset, size_t end, int fcs)
 {
     uint8_t control0 = 0, control1 = 0;
     if (!hf_dissector_byte(d, offset, &control0) || !hf_dissector_byte(d, offset + 1, &control1)) {
@@ -293,11 +299,26 @@ static void dissect_dot11(hf_dissector *d, size_t offset, size_t end)
         return;
     }
     unsigned type = (control0 >> 2) & 3, subtype = control0 >> 4;
-    if (type != 2 || (control1 & 0x40) || (subtype & 0x04)) {
+    int data = type == 2 && !(control1 & 0x40) && !(subtype & 0x04);
+    size_t length = 24 + ((control1 & 3) == 3 ? 6 : 0);
+    if (fcs) {
+        /* Management and control frames: we do not walk their header; any header is at
+         * least 10 bytes (frame control, ID, addr1), so we need the FCS after it. */
+        size_t header = data ? length : 10;
+        if (end - offset < header + 4) {
+            hf_dissector_add_raw(d, offset, end);
+            return;
+        }
+        end -= 4;
+        if (d->out->trailer_start == d->out->caplen) {
+            d->out->trailer_start = end;
+            hf_dissector_set_padding(d, end);
+        }
+    }
+    if (!data) {
         hf_dissector_add_opaque(d, offset, end); /* management/control/protected/null data */
         return;
     }
-    size_t length = 24 + ((control1 & 3) == 3 ? 6 : 0);
     if (end - offset < length) {
         hf_dissector_add_raw(d, offset, end);
         return;
@@ -313,6 +334,134 @@ static void dissect_dot11(hf_dissector *d, size_t offset, size_t end)
         offset += 2;
     }
     dissect_llc(d, offset, end);
+}
+
+/* RadioTap (DLT 127, scapy:layers/dot11.py RadioTap).  Layout: 0 version 1 pad 2 len(LE16)
+ * 4 present(LE32) [more present words while bit 31 is set], then one field per present bit of
+ * the FIRST word that scapy knows, in bit order; an aligned field (ReversePadField) first skips
+ * to a multiple of its alignment counted from the RadioTap start.  Bits scapy has no field for
+ * (FHSS, TX attenuation/power, dB signal/noise, b16/b17, zero-length PSDU, namespaces) take no
+ * bytes.  After the fields, post_dissect keeps max(len - consumed, 0) bytes as `notdecoded`, so
+ * the 802.11 frame starts at max(len, consumed).  The TLV list (bit 28) has no length bound and
+ * consumes the rest of the frame.
+ *
+ * What 1.1.1 outputs: scapy rebuilds the header field by field -- identical bytes, except that
+ * the skipped alignment bytes become zeros (recorded in out->zeroed; oracle: radiotap.pcap,
+ * arp-who-has-radiotap.pcap, where ChannelPlus' and MCS' pads are non-zero on the wire).
+ *
+ * A present field that does not fit makes RadioTap raise: rdpcap then returns the whole frame
+ * as Raw, unchanged.  (Fields missing exactly at the end of the frame would take defaults and
+ * be appended by the rebuild; we keep such frames unchanged too.) */
+typedef struct radiotap_field {
+    uint8_t bit, align, size;
+} radiotap_field;
+
+static const radiotap_field radiotap_fields[] = {
+    {0, 8, 8},   /* TSFT */
+    {1, 1, 1},   /* Flags */
+    {2, 1, 1},   /* Rate */
+    {3, 2, 4},   /* ChannelFrequency + ChannelFlags */
+    {5, 1, 1},   /* dBm_AntSignal */
+    {6, 1, 1},   /* dBm_AntNoise */
+    {7, 2, 2},   /* Lock_Quality */
+    {11, 1, 1},  /* Antenna */
+    {14, 2, 2},  /* RXFlags */
+    {15, 2, 2},  /* TXFlags */
+    {18, 4, 7},  /* ChannelPlus: flags(4) frequency(2) number(1) */
+    {19, 2, 3},  /* MCS: known, bit fields, index */
+    {20, 4, 8},  /* A_MPDU: reference, flags */
+    {21, 2, 12}, /* VHT */
+    {22, 8, 12}, /* timestamp */
+    {23, 2, 12}, /* HE */
+    {24, 2, 12}, /* HE_MU */
+    {25, 2, 7},  /* HE_MU_other_user */
+    {27, 2, 4},  /* L_SIG */
+    {28, 4, 0},  /* TLV: the rest of the frame */
+};
+
+static void dissect_radiotap(hf_dissector *d, size_t offset, size_t end)
+{
+    size_t available = end - offset;
+    hf_cursor c = hf_dissector_window(d, offset, end);
+    if (hf_skip(&c, 2) != HF_OK) {
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    uint16_t length = 0;
+    uint32_t present = 0, word = 0;
+    if (hf_read_le16(&c, &length) != HF_OK || hf_read_le32(&c, &present) != HF_OK) {
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    /* Extended presence masks: 4 bytes each, while the previous word has Ext (bit 31). */
+    for (word = present; word & 0x80000000u;) {
+        if (hf_read_le32(&c, &word) != HF_OK) {
+            hf_dissector_add_raw(d, offset, end);
+            return;
+        }
+    }
+    size_t consumed = c.pos - offset; /* the pads count from the RadioTap start */
+    uint8_t flags = 0;
+    int zeroed_start = d->out->zeroed_count;
+    for (size_t i = 0; i < sizeof radiotap_fields / sizeof radiotap_fields[0]; i++) {
+        const radiotap_field *f = &radiotap_fields[i];
+        if (!(present & (1u << f->bit))) continue;
+        size_t pad = (f->align - consumed % f->align) % f->align;
+        if (available - consumed < pad + (f->size ? f->size : 1)) {
+            d->out->zeroed_count = zeroed_start;
+            hf_dissector_add_raw(d, offset, end);
+            return;
+        }
+        if (pad && d->out->zeroed_count < HF_MAX_ZEROED) {
+            d->out->zeroed[d->out->zeroed_count].offset = (uint32_t)(offset + consumed);
+            d->out->zeroed[d->out->zeroed_count].length = (uint32_t)pad;
+            d->out->zeroed_count++;
+        }
+        consumed += pad;
+        if (f->size == 0) { /* TLV list: everything that is left */
+            consumed = available;
+            break;
+        }
+        if (f->bit == 1) (void)hf_dissector_byte(d, offset + consumed, &flags);
+        consumed += f->size;
+    }
+    if (consumed > available) consumed = available;
+    size_t header = (size_t)length > consumed ? (size_t)length : consumed;
+    if (header > available) header = available;
+    if (hf_dissector_add_layer(d, HF_LAYER_OPAQUE_HEADER, offset, header, end, 0) < 0) return;
+    if (offset + header >= end) return;
+    /* RadioTap.guess_payload_class: Dot11FCS when present.Flags and Flags.FCS, else Dot11. */
+    dissect_dot11(d, offset + header, end, (present & 2u) && (flags & 0x10));
+}
+
+static void dissect_link(hf_dissector *d, uint32_t linktype, size_t offset, size_t end, int nested);
+
+/* PPI (DLT 192, scapy:layers/ppi.py): 0 version 1 flags 2 len(LE16) 4 dlt(LE32), then the
+ * field headers, a PacketListField of PPI_Hdr over s[:len - 8] (a Python slice: a negative
+ * bound drops that many bytes from the end).  With no PPI field class loaded (contrib), the
+ * first PPI_Hdr's payload is a Raw holding the rest of the list -- but it lives inside a
+ * packet field, and 1.1.1's rules test its layer_map (the payload chain), so it does not count
+ * as Raw (oracle: a PPI/CookedLinux/IP/TCP frame with field data keeps its Padding).  The
+ * payload is conf.l2types[dlt] (Raw when unknown).  scapy's rebuild gives the same bytes (all
+ * lengths are the dissected values).  (A list of exactly 2 bytes would leave pfh_length at its
+ * default and the rebuild would add 2 bytes; not modelled.) */
+static void dissect_ppi(hf_dissector *d, size_t offset, size_t end)
+{
+    size_t available = end - offset;
+    uint16_t length = 0;
+    uint32_t dlt = 0;
+    hf_cursor c = hf_dissector_window(d, offset, end);
+    if (hf_skip(&c, 2) != HF_OK || hf_read_le16(&c, &length) != HF_OK ||
+        hf_read_le32(&c, &dlt) != HF_OK) {
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    size_t rest = available - 8, list;
+    if (length >= 8) list = (size_t)length - 8 < rest ? (size_t)length - 8 : rest;
+    else list = rest > (size_t)(8 - length) ? rest - (8 - length) : 0;
+    if (hf_dissector_add_layer(d, HF_LAYER_OPAQUE_HEADER, offset, 8 + list, end, 0) < 0) return;
+    if (8 + list >= available) return;
+    dissect_link(d, dlt, offset + 8 + list, end, 1);
 }
 
 /* ---- network layers --------------------------------------------------------------------- */
@@ -793,6 +942,107 @@ static void dissect_icmp(hf_dissector *d, size_t offset, size_t end, int error_q
     hf_dissector_add_raw(d, offset, end); /* guess_payload_class returns None -> Raw (§2.4) */
 }
 
+/* ---- link types ------------------------------------------------------------------------ */
+
+/* The layer class of link type `linktype` for the bytes [o, end): at the top of the frame
+ * (`nested` 0, rdpcap's LLcls) or as PPI's payload (`nested` 1, conf.l2types[dlt], where an
+ * unknown dlt and DLT 14 -- which conf.l2types does not map -- give Raw). */
+static void dissect_link(hf_dissector *d, uint32_t linktype, size_t o, size_t end, int nested)
+{
+    size_t n = end - o;
+    switch (linktype) {
+    case HF_LINKTYPE_ETHERNET:
+        if (n < 14) {
+            /* §1.4/P36: 0, 6 and 12 bytes are an Ether with missing fields (rebuilt to 14
+             * bytes by 1.1.1); any other short length fails inside a MAC field -> Raw.  (Inside
+             * PPI we keep the short ones as Raw: the rebuild is only modelled at offset 0.) */
+            if (!nested && (n == 0 || n == 6 || n == 12)) {
+                (void)hf_dissector_add_layer(d, HF_LAYER_ETHER, o, n, end, HF_LAYER_FLAG_PARTIAL);
+                d->out->ether_rebuilt = 1;
+            } else {
+                hf_dissector_add_raw(d, o, end);
+            }
+            return;
+        }
+        dissect_ether(d, o, end);
+        return;
+    case HF_LINKTYPE_NULL:
+    case HF_LINKTYPE_LOOP: {
+        /* Loopback: scapy's LoIntEnumField keeps only the first byte (P39). */
+        if (n < 4) {
+            hf_dissector_add_raw(d, o, end);
+            return;
+        }
+        uint8_t family = hf_dissector_byte_or_zero(d, o);
+        if (hf_dissector_add_layer(d, HF_LAYER_LOOPBACK, o, 4, end, 0) < 0) return;
+        if (family == 0 || family == 2) dissect_ipv4(d, o + 4, end, 0);
+        else if (family == 10) dissect_ipv6(d, o + 4, end, 0);
+        else hf_dissector_add_raw(d, o + 4, end);
+        return;
+    }
+    case HF_LINKTYPE_RAW_BSDOS:
+        if (nested) {
+            hf_dissector_add_raw(d, o, end);
+            return;
+        }
+        /* fall through */
+    case HF_LINKTYPE_RAW:
+    case HF_LINKTYPE_RAW_OPENBSD:
+        /* IPv46: version nibble 6 -> IPv6, anything else IPv4 (§1.3). */
+        if (n == 0) return;
+        if ((hf_dissector_byte_or_zero(d, o) >> 4) == 6) dissect_ipv6(d, o, end, 0);
+        else dissect_ipv4(d, o, end, 0);
+        return;
+    case HF_LINKTYPE_PPP:
+    case HF_LINKTYPE_PPP_HDLC:
+        dissect_ppp(d, o, end);
+        return;
+    case HF_LINKTYPE_PPP_ETHER:
+        if (n) dissect_pppoe(d, o, end);
+        return;
+    case HF_LINKTYPE_IEEE802_11:
+        if (n) dissect_dot11(d, o, end, 0);
+        return;
+    case HF_LINKTYPE_IEEE802_11_RADIOTAP:
+        if (n) dissect_radiotap(d, o, end);
+        return;
+    case HF_LINKTYPE_PPI:
+        if (n) dissect_ppi(d, o, end);
+        return;
+    case HF_LINKTYPE_IPV4:
+        if (n) dissect_ipv4(d, o, end, 0);
+        return;
+    case HF_LINKTYPE_IPV6:
+        if (n) dissect_ipv6(d, o, end, 0);
+        return;
+    case HF_LINKTYPE_LINUX_SLL: {
+        uint16_t protocol = 0;
+        if (n < 16 || !hf_dissector_be16(d, o + 14, &protocol)) {
+            hf_dissector_add_raw(d, o, end);
+            return;
+        }
+        if (hf_dissector_add_layer(d, HF_LAYER_SLL, o, 16, end, 0) < 0) return;
+        dissect_ethertype(d, protocol, o + 16, end);
+        return;
+    }
+    case HF_LINKTYPE_LINUX_SLL2: {
+        uint16_t protocol = 0;
+        if (n < 20 || !hf_dissector_be16(d, o, &protocol)) {
+            hf_dissector_add_raw(d, o, end);
+            return;
+        }
+        if (hf_dissector_add_layer(d, HF_LAYER_SLL2, o, 20, end, 0) < 0) return;
+        dissect_ethertype(d, protocol, o + 20, end);
+        return;
+    }
+    default:
+        /* Unknown link types: scapy Raw + "unknown LL type"; 1.1.1 returns the bytes unchanged
+         * (UnknownPacket, §1.3).  Raw here has no effect because no rule applies. */
+        hf_dissector_add_raw(d, o, end);
+        return;
+    }
+}
+
 /* ---- entry point ------------------------------------------------------------------------ */
 
 static void reset(hf_dissection *out, size_t caplen, uint32_t linktype)
@@ -801,6 +1051,7 @@ static void reset(hf_dissection *out, size_t caplen, uint32_t linktype)
     out->caplen = caplen;
     out->linktype = linktype;
     out->padding_start = caplen;
+    out->trailer_start = caplen;
     out->first_ether = out->first_ipv4 = out->first_ipv6 = HF_NO_LAYER;
     out->first_tcp = out->first_udp = out->first_dns = HF_NO_LAYER;
     out->first_http_request = out->first_http_response = HF_NO_LAYER;
@@ -815,86 +1066,7 @@ hf_status hf_dissect_packet(const uint8_t *frame, size_t caplen, uint32_t linkty
     if (caplen > UINT32_MAX) caplen = UINT32_MAX; /* layer offsets are 32-bit */
     reset(out, caplen, linktype);
     hf_dissector d = {hf_cursor_make(frame, caplen), out, 0};
-
-    switch (linktype) {
-    case HF_LINKTYPE_ETHERNET:
-        if (caplen < 14) {
-            /* §1.4/P36: 0, 6 and 12 bytes are an Ether with missing fields (rebuilt to 14
-             * bytes by 1.1.1); any other short length fails inside a MAC field -> Raw. */
-            if (caplen == 0 || caplen == 6 || caplen == 12) {
-                (void)hf_dissector_add_layer(&d, HF_LAYER_ETHER, 0, caplen, caplen, HF_LAYER_FLAG_PARTIAL);
-                out->ether_rebuilt = 1;
-            } else {
-                hf_dissector_add_raw(&d, 0, caplen);
-            }
-            break;
-        }
-        dissect_ether(&d, 0, caplen);
-        break;
-    case HF_LINKTYPE_NULL:
-    case HF_LINKTYPE_LOOP: {
-        /* Loopback: scapy's LoIntEnumField keeps only the first byte (P39). */
-        if (caplen < 4) {
-            hf_dissector_add_raw(&d, 0, caplen);
-            break;
-        }
-        uint8_t family = hf_dissector_byte_or_zero(&d, 0);
-        if (hf_dissector_add_layer(&d, HF_LAYER_LOOPBACK, 0, 4, caplen, 0) < 0) break;
-        if (family == 0 || family == 2) dissect_ipv4(&d, 4, caplen, 0);
-        else if (family == 10) dissect_ipv6(&d, 4, caplen, 0);
-        else hf_dissector_add_raw(&d, 4, caplen);
-        break;
-    }
-    case HF_LINKTYPE_RAW:
-    case HF_LINKTYPE_RAW_OPENBSD:
-    case HF_LINKTYPE_RAW_BSDOS:
-        /* IPv46: version nibble 6 -> IPv6, anything else IPv4 (§1.3). */
-        if (caplen == 0) break;
-        if ((hf_dissector_byte_or_zero(&d, 0) >> 4) == 6) dissect_ipv6(&d, 0, caplen, 0);
-        else dissect_ipv4(&d, 0, caplen, 0);
-        break;
-    case HF_LINKTYPE_PPP:
-    case HF_LINKTYPE_PPP_HDLC:
-        dissect_ppp(&d, 0, caplen);
-        break;
-    case HF_LINKTYPE_PPP_ETHER:
-        if (caplen) dissect_pppoe(&d, 0, caplen);
-        break;
-    case HF_LINKTYPE_IEEE802_11:
-        if (caplen) dissect_dot11(&d, 0, caplen);
-        break;
-    case HF_LINKTYPE_IPV4:
-        if (caplen) dissect_ipv4(&d, 0, caplen, 0);
-        break;
-    case HF_LINKTYPE_IPV6:
-        if (caplen) dissect_ipv6(&d, 0, caplen, 0);
-        break;
-    case HF_LINKTYPE_LINUX_SLL: {
-        uint16_t protocol = 0;
-        if (caplen < 16 || !hf_dissector_be16(&d, 14, &protocol)) {
-            hf_dissector_add_raw(&d, 0, caplen);
-            break;
-        }
-        if (hf_dissector_add_layer(&d, HF_LAYER_SLL, 0, 16, caplen, 0) < 0) break;
-        dissect_ethertype(&d, protocol, 16, caplen);
-        break;
-    }
-    case HF_LINKTYPE_LINUX_SLL2: {
-        uint16_t protocol = 0;
-        if (caplen < 20 || !hf_dissector_be16(&d, 0, &protocol)) {
-            hf_dissector_add_raw(&d, 0, caplen);
-            break;
-        }
-        if (hf_dissector_add_layer(&d, HF_LAYER_SLL2, 0, 20, caplen, 0) < 0) break;
-        dissect_ethertype(&d, protocol, 20, caplen);
-        break;
-    }
-    default:
-        /* Unknown link types: scapy Raw + "unknown LL type"; 1.1.1 returns the bytes unchanged
-         * (UnknownPacket, §1.3).  Raw here has no effect because no rule applies. */
-        hf_dissector_add_raw(&d, 0, caplen);
-        break;
-    }
+    dissect_link(&d, linktype, 0, caplen, 0);
     return HF_OK;
 }
 

@@ -30,6 +30,9 @@
  * (HF_LAYER_OPAQUE), which is neither Raw nor any class the rules test. */
 #define HF_MAX_LAYERS 32
 
+/* RadioTap alignment pads recorded per frame: scapy's RadioTap has 15 aligned fields. */
+#define HF_MAX_ZEROED 16
+
 /* Link types (pcap LINKTYPE_* values) the dissector knows (§1.3). */
 #define HF_LINKTYPE_NULL 0
 #define HF_LINKTYPE_ETHERNET 1
@@ -83,7 +86,8 @@ typedef enum hf_layer_kind {
     HF_LAYER_HTTP2,            /* H2Frame (payload kept, not Raw, P38) */
     HF_LAYER_TLS,              /* TLS record (payload removed, §2.4) */
     HF_LAYER_TLS_CONTINUATION, /* _TLSEncryptedContent / SSLv2: kept (P10) */
-    HF_LAYER_OPAQUE_HEADER,    /* a header no rule looks at (Dot11, Dot11QoS): emitted verbatim */
+    HF_LAYER_OPAQUE_HEADER,    /* a header no rule looks at (RadioTap, PPI, Dot11, Dot11QoS):
+                                  emitted verbatim (RadioTap pads: see `zeroed`) */
     HF_LAYER_KIND_COUNT
 } hf_layer_kind;
 
@@ -110,9 +114,26 @@ typedef struct hf_dissection {
     uint32_t linktype;           /* as given */
     int layer_count;             /* 0..HF_MAX_LAYERS entries of `layers` are valid */
     hf_layer layers[HF_MAX_LAYERS];
-    size_t padding_start;        /* bytes [padding_start, caplen) are scapy Padding (the
-                                    Ethernet trailer, bytes past IP/UDP lengths); == caplen when
-                                    there is none.  Layers end at or before padding_start. */
+    size_t padding_start;        /* bytes [padding_start, trailer_start) are scapy Padding
+                                    (the Ethernet trailer, bytes past IP/UDP lengths);
+                                    == trailer_start when there is none.  Layers end at or
+                                    before padding_start. */
+    size_t trailer_start;        /* bytes [trailer_start, caplen) are the 4-byte FCS of a
+                                    Dot11FCS layer (RadioTap with the FCS flag): scapy's
+                                    FCSField takes them from the end of the packet, and its
+                                    rebuild appends them right after the Dot11FCS payload,
+                                    i.e. BEFORE the Padding (scapy:fields.py TrailerField).
+                                    == caplen when there is none. */
+    /* scapy rebuilds every RadioTap header it dissects (its FCS/notdecoded handling resets
+     * raw_packet_cache), and the rebuild writes zeros into the alignment bytes that the
+     * ReversePadFields skipped (scapy:layers/dot11.py RadioTap, scapy:fields.py
+     * ReversePadField.addfield).  Each range [offset, offset+length) of the frame is such a
+     * pad; the output has zeros there whatever the packet class (the header is never cut). */
+    int zeroed_count;
+    struct {
+        uint32_t offset;
+        uint32_t length;
+    } zeroed[HF_MAX_ZEROED];
 
     /* Facts the rules of §2.3 test (set by hf_dissect_packet, always valid). */
     uint8_t has_raw;             /* a Raw layer anywhere */

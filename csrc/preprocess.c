@@ -541,31 +541,23 @@ static hf_status emit_rebuilt_ether(const uint8_t *frame, size_t caplen, hf_buf 
     return status;
 }
 
-hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
-                               const hf_dissection *dissection, hf_preprocess_mode mode,
-                               hf_address_map *addresses, hf_buf *out, hf_error *error)
+/* The packet without its Dot11FCS trailer: `caplen` here is d->trailer_start, so the Padding
+ * (if kept) is the tail of what this appends.  OUT: *cut = a remove_payload() happened. */
+static hf_status emit_packet(const uint8_t *frame, size_t caplen, const hf_dissection *d,
+                             hf_preprocess_mode mode, hf_address_map *addresses, hf_buf *out,
+                             int *cut)
 {
-    if ((!frame && caplen) || !dissection || !addresses || !out)
-        return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: NULL argument");
-    if (mode != HF_PREPROCESS_NONE && mode != HF_PREPROCESS_HEADER)
-        return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: bad mode %d", (int)mode);
-    const hf_dissection *d = dissection;
-    if (d->caplen != caplen)
-        return hf_error_set(error, HF_ARGUMENT, -1, -1, "dissection is for another frame");
-    size_t start = out->length;
     plan p;
     make_plan(d, &p);
+    *cut = p.cut;
     hf_status status;
-    if (p.packet_class == CLASS_UNKNOWN) {
-        status = append_frame(out, frame, caplen, 0, caplen);
-        goto done;
-    }
+    if (p.packet_class == CLASS_UNKNOWN) return append_frame(out, frame, caplen, 0, caplen);
     address_slots slots;
     init_slots(&slots, frame, caplen, d, &p);
     long checksum_position = -1;
     size_t reserve = caplen + 64;
     status = hf_buf_reserve(out, reserve);
-    if (status != HF_OK) goto done;
+    if (status != HF_OK) return status;
 
     if (d->ether_rebuilt) {
         status = emit_rebuilt_ether(frame, caplen, out, &slots);
@@ -642,7 +634,7 @@ hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
         if (status == HF_OK && !p.cut && d->padding_start < caplen)
             status = append_frame(out, frame, caplen, d->padding_start, caplen - d->padding_start);
     }
-    if (status != HF_OK) goto done;
+    if (status != HF_OK) return status;
     apply_addresses(&slots, addresses, out);
     if (checksum_position >= 0) {
         uint8_t *h = out->data + checksum_position - 10;
@@ -651,7 +643,51 @@ hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
         h[10] = (uint8_t)(sum >> 8);
         h[11] = (uint8_t)sum;
     }
-done:
+    return HF_OK;
+}
+
+hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
+                               const hf_dissection *dissection, hf_preprocess_mode mode,
+                               hf_address_map *addresses, hf_buf *out, hf_error *error)
+{
+    if ((!frame && caplen) || !dissection || !addresses || !out)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: NULL argument");
+    if (mode != HF_PREPROCESS_NONE && mode != HF_PREPROCESS_HEADER)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: bad mode %d", (int)mode);
+    const hf_dissection *d = dissection;
+    if (d->caplen != caplen || d->trailer_start > caplen || d->padding_start > d->trailer_start)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "dissection is for another frame");
+    size_t start = out->length;
+    int cut = 0;
+    hf_status status = emit_packet(frame, d->trailer_start, d, mode, addresses, out, &cut);
+    if (status == HF_OK && d->trailer_start < caplen) {
+        /* Dot11FCS: the FCS goes right after the (possibly cut) payload, before the Padding
+         * that the build appends last (dissect.h trailer_start; oracle:
+         * arp-who-has-radiotap.pcap #1, radiotap.pcap HEADER). */
+        size_t fcs = caplen - d->trailer_start;
+        size_t padding = cut ? 0 : d->trailer_start - d->padding_start;
+        const uint8_t *trailer = frame_bytes(frame, caplen, d->trailer_start, fcs);
+        status = hf_buf_reserve(out, fcs);
+        if (status == HF_OK && trailer && out->length - start >= padding) {
+            uint8_t *tail = out->data + out->length - padding;
+            memmove(tail + fcs, tail, padding);
+            memcpy(tail, trailer, fcs);
+            out->length += fcs;
+        } else if (status == HF_OK) {
+            status = HF_ARGUMENT;
+        }
+    }
+    if (status == HF_OK) {
+        /* RadioTap rebuild: its alignment pads come out as zeros (dissect.h `zeroed`).  The
+         * header is always emitted verbatim at its frame offset (nothing before it changes
+         * length: it is the first layer, or follows the unchanged PPI header). */
+        size_t written = out->length - start;
+        for (int i = 0; i < d->zeroed_count && i < HF_MAX_ZEROED; i++) {
+            size_t offset = d->zeroed[i].offset, length = d->zeroed[i].length;
+            if (offset <= written && length <= written - offset)
+                memset(out->data + start + offset, 0, length);
+        }
+    }
     if (status != HF_OK) {
         out->length = start;
         if (status == HF_NOMEM)

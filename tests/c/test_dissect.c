@@ -40,6 +40,10 @@
 #define F_IPV4_SHORT_HEADER_6 "0200000000010200000000020800450000200001"
 #define F_LOOPBACK_IPV4_UDP "020000004500001c00010000401166ce0a0000010a000002045708ae0008ded6"
 
+#define F_RADIOTAP_FCS_BEFORE_PADDING "000030006b081c0002045756000000001000a4154001c5a3014e349740010100a4156c221f0107000400000004000000880230007831c1c63fc28a15149b5ae0f8eda5c0a4f140000000aaaa0300000008060001080006040002f8eda5c0a4f10a0000017831c1c63fc20a00000200000000000000000000000000001f0b60ce"
+#define F_RADIOTAP_TLV_PAD "002f28002588081817b04e3e728e792a1ae850f1334b0452e3c9450a1bcd0707050003006162630008022c000101010101010202020202020303030303031000aaaa0300000008004500002800010000400666cd0a0000010a00000204d215b300000001000000025018200000000000aaaaaaaaaaaa"
+#define F_PPI_RADIOTAP_FCS "00000c007f00000002000000007547001368e8021a0932e22d16dd51da21e575313f61ed857788ac074c64ecc6cab181891ff27b518c82e31a5040bd57a1d1f904ceb4ac6003e241bbaa2d9c029dfc345a27eb08022c000101010101010202020202020303030303031000aaaa0300000008004500003900010000401166b10a0000010a00000204d2003500250000123401000001000000000000076578616d706c6503636f6d0000010001c951b83b"
+#define F_PPI_COOKED_TCP_PADDING "00001000710000000200040076a24175000000010006050505050505050508004500002800010000400666cd0a0000010a00000204d215b300000001000000025018200000000000aaaaaaaaaaaa"
 
 typedef struct chain_case {
     const char *name;
@@ -101,6 +105,14 @@ static const chain_case chains[] = {
      "Ether@0+14 IP@14+6 pad=20"}, /* scapy: Ether/IP */
     {"loopback_ipv4_udp", 0, F_LOOPBACK_IPV4_UDP,
      "Loopback@0+4 IP@4+20 UDP@24+8 pad=32"}, /* scapy: Loopback/IP/UDP */
+    {"radiotap_fcs_before_padding", 127, F_RADIOTAP_FCS_BEFORE_PADDING,
+     "Header@0+48 Header@48+24 Header@72+2 LLC@74+3 SNAP@77+5 ARP@82+28 pad=110"}, /* scapy: RadioTap/Dot11FCS/Dot11QoS/LLC/SNAP/ARP/Padding */
+    {"radiotap_tlv_pad", 127, F_RADIOTAP_TLV_PAD,
+     "Header@0+118 pad=118"}, /* scapy: RadioTap (the TLV list takes the rest) */
+    {"ppi_radiotap_fcs", 192, F_PPI_RADIOTAP_FCS,
+     "Header@0+12 Header@12+71 Header@83+24 LLC@107+3 SNAP@110+5 IP@115+20 UDP@135+8 DNS@143+29 pad=172"}, /* scapy: PPI/RadioTap/Dot11FCS/LLC/SNAP/IP/UDP/DNS */
+    {"ppi_cooked_tcp_padding", 192, F_PPI_COOKED_TCP_PADDING,
+     "Header@0+16 CookedLinux@16+16 IP@32+20 TCP@52+20 pad=72"}, /* scapy: PPI/CookedLinux/IP/TCP/Padding */
 };
 
 static size_t unhex(const char *hex, uint8_t *out, size_t capacity)
@@ -267,16 +279,56 @@ static void test_truncations(void)
         for (size_t cut = 0; cut <= n; cut++) {
             hf_dissection d;
             CHECK_EQ_INT(hf_dissect_packet(frame, cut, chains[i].linktype, &d), HF_OK);
-            CHECK(d.padding_start <= cut);
+            CHECK(d.padding_start <= d.trailer_start && d.trailer_start <= cut);
+            for (int k = 0; k < d.zeroed_count; k++)
+                CHECK((size_t)d.zeroed[k].offset + d.zeroed[k].length <= cut);
             for (int k = 0; k < d.layer_count; k++)
                 CHECK((size_t)d.layers[k].offset + d.layers[k].length <= cut);
         }
     }
 }
 
+/* RadioTap rebuild facts (dissect.h `zeroed`, `trailer_start`): the alignment pads scapy's
+ * ReversePadFields skip, counted from the RadioTap start (also inside PPI), and the Dot11FCS
+ * trailer.  arp-who-has-radiotap.pcap #1: present TSFT+Flags(FCS)+Channel+dBm_AntSignal+
+ * dBm_AntNoise+Antenna+ChannelPlus+MCS+A_MPDU -> pads at 17 (Channel), 25-27 (ChannelPlus),
+ * 35 (MCS), 39 (A_MPDU); 128-byte frame, FCS at 124. */
+static void test_radiotap_facts(void)
+{
+    static uint8_t frame[2048];
+    hf_dissection d;
+    size_t n;
+    dissect_hex(F_RADIOTAP_FCS_BEFORE_PADDING, 127, &d, frame, sizeof frame, &n);
+    CHECK_EQ_INT(d.zeroed_count, 4);
+    CHECK_EQ_INT(d.zeroed[0].offset, 17);
+    CHECK_EQ_INT(d.zeroed[0].length, 1);
+    CHECK_EQ_INT(d.zeroed[1].offset, 25);
+    CHECK_EQ_INT(d.zeroed[1].length, 3);
+    CHECK_EQ_INT(d.zeroed[2].offset, 35);
+    CHECK_EQ_INT(d.zeroed[3].offset, 39);
+    CHECK_EQ_INT(d.trailer_start, 124);
+    CHECK_EQ_INT(n, 128);
+    /* The same RadioTap inside PPI: pads count from the RadioTap start (12), not the frame. */
+    dissect_hex(F_PPI_RADIOTAP_FCS, 192, &d, frame, sizeof frame, &n);
+    CHECK_EQ_INT(d.zeroed_count, 2);
+    CHECK_EQ_INT(d.zeroed[0].offset, 12 + 23);
+    CHECK_EQ_INT(d.zeroed[1].offset, 12 + 36);
+    CHECK_EQ_INT(d.zeroed[1].length, 4);
+    CHECK_EQ_INT(d.trailer_start, n - 4);
+    CHECK_EQ_INT(d.first_ipv4, 5);
+    /* A present field that does not fit: scapy's RadioTap raises, rdpcap keeps Raw. */
+    dissect_hex(F_RADIOTAP_FCS_BEFORE_PADDING, 127, &d, frame, sizeof frame, &n);
+    CHECK_EQ_INT(hf_dissect_packet(frame, 30, 127, &d), HF_OK);
+    CHECK_EQ_INT(d.layer_count, 1);
+    CHECK_EQ_INT(d.layers[0].kind, HF_LAYER_RAW);
+    CHECK_EQ_INT(d.zeroed_count, 0);
+    CHECK_EQ_INT(d.trailer_start, 30);
+}
+
 int main(void)
 {
     test_chains();
+    test_radiotap_facts();
     test_facts();
     test_layer_limit();
     test_truncations();
