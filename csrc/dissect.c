@@ -124,6 +124,7 @@ static void dissect_icmp(hf_dissector *d, size_t offset, size_t end, int error_q
 static void dissect_llc(hf_dissector *d, size_t offset, size_t end);
 static void dissect_dot11(hf_dissector *d, size_t offset, size_t end, int fcs);
 static void dissect_ppp(hf_dissector *d, size_t offset, size_t end);
+static void dissect_l2tp(hf_dissector *d, size_t offset, size_t end);
 
 /* ---- link layers ---------------------------------------------------------------------- */
 
@@ -250,9 +251,16 @@ static void dissect_ppp(hf_dissector *d, size_t offset, size_t end)
     if (hf_dissector_add_layer(d, HF_LAYER_PPP, offset, length, end, 0) < 0) return;
     offset += length;
     if (offset >= end) return;
-    if (protocol == 0x0021) dissect_ipv4(d, offset, end, 0);
-    else if (protocol == 0x0057) dissect_ipv6(d, offset, end, 0);
-    else hf_dissector_add_opaque(d, offset, end); /* LCP/IPCP/PAP/CHAP...: no IP */
+    switch (protocol) {
+    case 0x0021: dissect_ipv4(d, offset, end, 0); return;
+    case 0x0057: dissect_ipv6(d, offset, end, 0); return;
+    case 0xc021: case 0x8021: case 0xc023: case 0xc223: case 0xc227: case 0x8053:
+        hf_dissector_add_opaque(d, offset, end); /* LCP/IPCP/PAP/CHAP/EAP/ECP: no IP */
+        return;
+    default:
+        hf_dissector_add_raw(d, offset, end); /* no binding (scapy:layers/ppp.py:896-903) */
+        return;
+    }
 }
 
 /* Ethertype dispatch (scapy bind_layers on Ether/Dot1Q/SNAP/CookedLinux 'type'/'proto'). */
@@ -813,6 +821,42 @@ static void dissect_tcp(hf_dissector *d, size_t offset, size_t end, int error_qu
 
 static const uint8_t udp_field_boundaries[] = {2, 4, 6, 0};
 
+/* L2TP (UDP 1701, scapy:layers/l2tp.py): 0 hdr(12 bits)+version(4), then len(2) if T or L,
+ * tunnel(2), session(2), ns(2)+nr(2) if S or T, and -- for data messages with O -- the offset
+ * size as PadField(ShortField, 4): 2 bytes plus 2 skipped (scapy does not skip the announced
+ * offset).  hdr bits: T 0x800, L 0x400, S 0x080, O 0x020.  Every field is 2 bytes, so a cut at
+ * an even length leaves defaults (verbatim: L2TP keeps its raw_packet_cache), an odd one raises
+ * (Raw).  The payload is always PPP (bind_layers(L2TP, PPP)), control messages included, which
+ * then is PPP + Raw (oracle: nb6-http.pcap #21). */
+static void dissect_l2tp(hf_dissector *d, size_t offset, size_t end)
+{
+    size_t available = end - offset;
+    uint16_t first = 0;
+    if (!hf_dissector_be16(d, offset, &first)) {
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    unsigned hdr = first >> 4;
+    size_t length = 2 + ((hdr & 0xc00) ? 2 : 0) + 4 + ((hdr & 0x880) ? 4 : 0);
+    size_t pad = 0;
+    if (!(hdr & 0x800) && (hdr & 0x020)) {
+        length += 2;
+        pad = 2;
+    }
+    if (available < length + pad) {
+        if (available >= length || available % 2 == 0) {
+            (void)hf_dissector_add_layer(d, HF_LAYER_OPAQUE_HEADER, offset, available, end,
+                                         available < length ? HF_LAYER_FLAG_PARTIAL : 0);
+        } else {
+            hf_dissector_add_raw(d, offset, end);
+        }
+        return;
+    }
+    length += pad;
+    if (hf_dissector_add_layer(d, HF_LAYER_OPAQUE_HEADER, offset, length, end, 0) < 0) return;
+    dissect_ppp(d, offset + length, end);
+}
+
 static void dissect_vxlan(hf_dissector *d, size_t offset, size_t end)
 {
     uint8_t flags = 0;
@@ -891,8 +935,11 @@ static void dissect_udp(hf_dissector *d, size_t offset, size_t end, int error_qu
     size_t payload_end = payload_start + payload_length;
     if (payload_end < end) hf_dissector_set_padding(d, payload_end);
     if (payload_start >= payload_end) return;
-    if (hf_dissect_udp_payload(d, payload_start, payload_end, source_port, destination_port))
-        dissect_vxlan(d, payload_start, payload_end);
+    switch (hf_dissect_udp_payload(d, payload_start, payload_end, source_port, destination_port)) {
+    case 1: dissect_vxlan(d, payload_start, payload_end); break;
+    case 2: dissect_l2tp(d, payload_start, payload_end); break;
+    default: break;
+    }
 }
 
 /* Length of the ICMP header scapy dissects for `type` (scapy:layers/inet.py:954-979):

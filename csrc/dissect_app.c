@@ -24,6 +24,7 @@ typedef enum application {
     APPLICATION_HTTP,
     APPLICATION_TLS,
     APPLICATION_VXLAN,
+    APPLICATION_L2TP,     /* UDP 1701: scapy:layers/l2tp.py L2TP, then PPP (dissect.c) */
     APPLICATION_NBT_DATAGRAM, /* UDP dport 138: the corpus shows it always Raw (§2.4) */
     APPLICATION_NBT_SESSION   /* TCP 445/139: NBTSession + SMB, see nbt_session_leaves_raw */
 } application;
@@ -65,7 +66,7 @@ static const port_binding udp_bindings[] = {
     {MATCH_DESTINATION, 2029, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2029, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 4500, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 4500, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 500, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 500, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 1701, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 1701, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 1701, 0, APPLICATION_L2TP}, {MATCH_SOURCE, 1701, 0, APPLICATION_L2TP},
     {MATCH_DESTINATION, 389, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 389, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 5355, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 5355, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 2727, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2727, 0, APPLICATION_OTHER},
@@ -302,6 +303,7 @@ int hf_dissect_udp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t 
                    destination_port)) {
     case APPLICATION_DNS: dissect_dns(d, offset, end, 0); return 0;
     case APPLICATION_VXLAN: return 1;
+    case APPLICATION_L2TP: return 2;
     case APPLICATION_OTHER: hf_dissector_add_opaque(d, offset, end); return 0;
     default: hf_dissector_add_raw(d, offset, end); return 0;
     }

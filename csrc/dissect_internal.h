@@ -66,7 +66,8 @@ void hf_dissector_add_opaque(hf_dissector *d, size_t offset, size_t end);
 void hf_dissector_set_padding(hf_dissector *d, size_t padding_start);
 
 /* dissect_app.c: classify a non-empty TCP/UDP payload [offset, end) by the port tables.
- * hf_dissect_udp_payload returns 1 when the payload is VXLAN (the caller dissects it). */
+ * hf_dissect_udp_payload returns 1 when the payload is VXLAN, 2 when it is L2TP (the caller
+ * dissects those), else 0. */
 void hf_dissect_tcp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t source_port,
                             uint16_t destination_port);
 int hf_dissect_udp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t source_port,
