@@ -12,8 +12,11 @@ static inline uint64_t rotl64(uint64_t x, int b) { return (x << b) | (x >> (64 -
 
 static inline uint64_t load_le64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
@@ -48,8 +51,9 @@ uint64_t hf_siphash24(const uint64_t key[2], const uint8_t *data, size_t length)
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* splitmix64's finaliser: a bijective 64-bit mix, used to expand one seed into two key words. */
-static uint64_t mix64(uint64_t z)
+/* splitmix64's finaliser: a bijective 64-bit mix, used to expand one seed into two key words and
+ * (as splitmix64 proper, on stream + n x golden) a packet's stream into its draws. */
+static inline uint64_t mix64(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -70,18 +74,28 @@ void hf_address_map_begin(hf_address_map *map, const hf_anonymizer *anonymizer,
     map->n_entries = 0;
     map->draws = 0;
     map->stream = 0;
-    if (anonymizer->mode == HF_ANONYMIZE_RANDOM) {
-        /* Stream seed = SipHash of (caplen, the first HF_RANDOM_STREAM_PREFIX bytes) with the
-         * packet index folded into the key: the same frame at another position, or another
-         * frame at this position, gets unrelated values.  A prefix, not the whole frame: the
-         * headers that differ between packets are at the start, and hashing 1500-byte frames
-         * cost five times the whole dissect + preprocess. */
-        uint64_t key[2] = {anonymizer->key[0] ^ mix64(packet_index),
-                           anonymizer->key[1] ^ mix64((uint64_t)caplen)};
-        size_t prefix = frame == NULL ? 0 : caplen < HF_RANDOM_STREAM_PREFIX ? caplen
-                                                                              : HF_RANDOM_STREAM_PREFIX;
-        map->stream = hf_siphash24(key, frame, prefix);
-    }
+    map->stream_ready = 0;
+    map->frame = frame;
+    map->caplen = caplen;
+    map->packet_index = packet_index;
+}
+
+/* RANDOM: key the packet's stream (at its first replaced address).  Stream seed = SipHash of the
+ * first HF_RANDOM_STREAM_PREFIX bytes with the packet index and caplen folded into the key: the
+ * same frame at another position, or another frame at this position, gets unrelated values.  A
+ * prefix, not the whole frame: the headers that differ between packets are at the start, and
+ * hashing 1500-byte frames cost five times the whole dissect + preprocess. */
+static void key_stream(hf_address_map *map)
+{
+    const hf_anonymizer *a = map->anonymizer;
+    uint64_t key[2] = {a->key[0] ^ mix64(map->packet_index),
+                       a->key[1] ^ mix64((uint64_t)map->caplen)};
+    size_t prefix = map->frame == NULL ? 0
+                    : map->caplen < HF_RANDOM_STREAM_PREFIX ? map->caplen
+                                                            : HF_RANDOM_STREAM_PREFIX;
+    map->stream = hf_siphash24(key, map->frame, prefix);
+    map->stream_ready = 1;
+    map->frame = NULL;   /* not read again */
 }
 
 /* Fill `length` bytes with the keyed stream (RANDOM) or with the pseudonym of `original`
@@ -92,13 +106,10 @@ static void generate(hf_address_map *map, const uint8_t *original, size_t length
     for (size_t done = 0, block = 0; done < length; block++) {
         uint64_t word;
         if (a->mode == HF_ANONYMIZE_RANDOM) {
-            uint8_t counter[16];
-            uint64_t draw = map->draws++;
-            for (int i = 0; i < 8; i++) {
-                counter[i] = (uint8_t)(map->stream >> (8 * i));
-                counter[8 + i] = (uint8_t)(draw >> (8 * i));
-            }
-            word = hf_siphash24(a->key, counter, sizeof counter);
+            /* splitmix64 seeded with the (keyed, pseudo-random) stream: uniform, bijective in
+             * the draw number, so draws within a packet never repeat a word. */
+            uint64_t draw = ++map->draws;
+            word = mix64(map->stream + draw * 0x9e3779b97f4a7c15ULL);
         } else {
             /* message = length tag, block number, address: a MAC and an IPv6 prefix never share
              * a pseudonym, and the 16 bytes of an IPv6 pseudonym come from two blocks. */
@@ -109,7 +120,13 @@ static void generate(hf_address_map *map, const uint8_t *original, size_t length
             memcpy(message + 2, original, n);
             word = hf_siphash24(a->key, message, 2 + n);
         }
-        for (int i = 0; i < 8 && done < length; i++) out[done++] = (uint8_t)(word >> (8 * i));
+        /* the word's bytes, least significant first */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        word = __builtin_bswap64(word);
+#endif
+        size_t n = length - done < 8 ? length - done : 8;
+        memcpy(out + done, &word, n);
+        done += n;
     }
 }
 
@@ -131,6 +148,7 @@ void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length)
         }
         break;
     case HF_ANONYMIZE_RANDOM:
+        if (!map->stream_ready) key_stream(map);
         break;
     }
     if (length > 16) {  /* not an address length we know: plain stream bytes, no memo */

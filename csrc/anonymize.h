@@ -9,9 +9,12 @@
  *
  *   HF_ANONYMIZE_RANDOM      1.1.1's behaviour (default): uniform random bytes, new per packet,
  *                            equal within a packet.  The stream is a keyed function of (seed,
- *                            packet index, caplen, the frame's first 64 bytes), so a run is
- *                            reproducible, independent of threads and call order, and two
- *                            different packets get unrelated values.
+ *                            packet index, caplen, the frame's first 64 bytes) -- one SipHash
+ *                            per packet that replaces an address, computed at its first
+ *                            replacement -- so a run is reproducible, independent of threads
+ *                            and call order, and two different packets get unrelated values.
+ *                            The packet's draws are splitmix64 of (stream + draw number x the
+ *                            golden-ratio increment): uniform 64-bit words, one per 8 bytes.
  *   HF_ANONYMIZE_CONSISTENT  keyed pseudonyms: one original address -> one pseudonym for a whole
  *                            run (and for every run with the same seed); SipHash-2-4 of the address.
  *   HF_ANONYMIZE_ZERO        every replaced byte is 0x00 (the parity tests' sentinel).
@@ -50,6 +53,10 @@ void hf_anonymizer_init(hf_anonymizer *anonymizer, hf_anonymize_mode mode, uint6
 /* The per-packet mapping (1.1.1's `address_mapping`, private to one packet, §2.2). */
 typedef struct hf_address_map {
     const hf_anonymizer *anonymizer;  /* borrowed; must outlive the map */
+    const uint8_t *frame;             /* RANDOM: borrowed until the first apply keys the stream */
+    size_t caplen;
+    uint64_t packet_index;
+    int stream_ready;                 /* RANDOM: `stream` computed (lazily, at the first apply) */
     uint64_t stream;                  /* RANDOM: per-packet stream seed */
     uint64_t draws;                   /* RANDOM: values drawn so far in this packet */
     int n_entries;
@@ -62,7 +69,10 @@ typedef struct hf_address_map {
 
 /* Start the mapping for one packet.  `packet_index` is the packet's position in its source (record
  * index in the file, or position in the caller's list); `frame`/`caplen` are its original bytes
- * (only read, and only in RANDOM mode: caplen and the first 64 bytes). */
+ * (only read, and only in RANDOM mode: caplen and the first 64 bytes).  Costs nothing: the RANDOM
+ * stream is keyed lazily by the first hf_address_map_apply, so `frame` is borrowed and must stay
+ * valid and unchanged until the first apply of this packet (or until the next begin, when no
+ * address is replaced); it is not read after that first apply. */
 void hf_address_map_begin(hf_address_map *map, const hf_anonymizer *anonymizer,
                           uint64_t packet_index, const uint8_t *frame, size_t caplen);
 
