@@ -57,8 +57,9 @@
  *
  * Buffering.  The input is read through one window (reader->window, [window_start,
  * window_end)).  For a plain capture in memory the window is the caller's bytes; otherwise it
- * is an owned buffer refilled by gzread (files, plain or gzip: zlib reads plain files
- * transparently and directly into our buffer) or inflate (gzip in memory).  ensure(n) makes n
+ * is an owned buffer refilled by read(2) (plain regular files: straight into the window, one
+ * copy), gzread (gzip files, and plain input that is not a regular file: pipes, /dev/stdin,
+ * where we cannot look at the magic without consuming it) or inflate (gzip in memory).  ensure(n) makes n
  * bytes contiguous unless the input ends first, moving only the unconsumed tail; blocks larger
  * than the window that we do not need are skipped by streaming.
  */
@@ -106,7 +107,7 @@
 
 #define NANOSECONDS_PER_SECOND 1000000000ll
 
-typedef enum { SOURCE_MEMORY, SOURCE_GZFILE, SOURCE_INFLATE } source_kind;
+typedef enum { SOURCE_MEMORY, SOURCE_GZFILE, SOURCE_INFLATE, SOURCE_FD } source_kind;
 
 typedef struct interface_description {
     uint32_t linktype;
@@ -118,6 +119,7 @@ typedef struct interface_description {
 struct hf_reader {
     source_kind source;
     gzFile file;                 /* owned (SOURCE_GZFILE), closes the descriptor */
+    int descriptor;              /* owned (SOURCE_FD): a plain regular file; else -1 */
     z_stream inflater;           /* SOURCE_INFLATE; owned state once inflater_ready */
     int inflater_ready;
     const uint8_t *memory;       /* borrowed input of hf_reader_open_memory */
@@ -211,6 +213,22 @@ static hf_status source_fill(hf_reader *reader, uint8_t *destination, size_t len
     *got = 0;
     if (length > (size_t)INT_MAX / 2) length = (size_t)INT_MAX / 2;
     uint64_t offset = reader->window_offset + reader->window_end;
+    if (reader->source == SOURCE_FD) {
+        ssize_t count;
+        do count = read(reader->descriptor, destination, length);
+        while (count < 0 && errno == EINTR);
+        if (count > 0) {
+            *got = (size_t)count;
+            return HF_OK;
+        }
+        reader->source_ended = 1;
+        if (count == 0) return HF_OK;
+        int saved = errno;
+        hf_error_set(error, HF_IO, (int64_t)reader->record_count, (int64_t)offset,
+                     "read failed: %s", strerror(saved));
+        if (error) error->os_errno = saved;
+        return HF_IO;
+    }
     if (reader->source == SOURCE_GZFILE) {
         int count = gzread(reader->file, destination, (unsigned)length);
         if (count > 0) {
@@ -922,6 +940,7 @@ static hf_reader *reader_new(void)
 {
     hf_reader *reader = hf_calloc(1, sizeof *reader);
     if (reader == NULL) return NULL;
+    reader->descriptor = -1;
     hf_error_clear(&reader->damage);
     return reader;
 }
@@ -936,12 +955,13 @@ static hf_status allocate_window(hf_reader *reader, hf_error *error)
     return HF_OK;
 }
 
-/* Open `path` as a gzFile (plain files are read transparently).  OUT: *file. */
-static hf_status open_gzfile(const char *path, gzFile *file, hf_error *error)
+/* Open `path` for reading; a directory is HF_IO (EISDIR).  OUT: *descriptor, *regular (1 for a
+ * regular file, whose first bytes can be looked at with pread without consuming them). */
+static hf_status open_descriptor(const char *path, int *descriptor, int *regular, hf_error *error)
 {
-    *file = NULL;
-    int descriptor = open(path, O_RDONLY | O_CLOEXEC);
-    if (descriptor < 0) {
+    *regular = 0;
+    *descriptor = open(path, O_RDONLY | O_CLOEXEC);
+    if (*descriptor < 0) {
         int saved = errno;
         hf_status status = (saved == ENOENT || saved == ENOTDIR) ? HF_NOTFOUND : HF_IO;
         hf_error_set(error, status, -1, -1, "cannot open: %s", strerror(saved));
@@ -949,12 +969,23 @@ static hf_status open_gzfile(const char *path, gzFile *file, hf_error *error)
         return status;
     }
     struct stat info;
-    if (fstat(descriptor, &info) == 0 && S_ISDIR(info.st_mode)) {
-        close(descriptor);
-        hf_error_set(error, HF_IO, -1, -1, "cannot read: %s", strerror(EISDIR));
-        if (error) error->os_errno = EISDIR;
-        return HF_IO;
+    if (fstat(*descriptor, &info) == 0) {
+        if (S_ISDIR(info.st_mode)) {
+            close(*descriptor);
+            *descriptor = -1;
+            hf_error_set(error, HF_IO, -1, -1, "cannot read: %s", strerror(EISDIR));
+            if (error) error->os_errno = EISDIR;
+            return HF_IO;
+        }
+        *regular = S_ISREG(info.st_mode);
     }
+    return HF_OK;
+}
+
+/* Wrap an open descriptor in a gzFile (plain input is read transparently); the gzFile owns the
+ * descriptor from then on, also on failure.  OUT: *file. */
+static hf_status open_gzfile_descriptor(int descriptor, gzFile *file, hf_error *error)
+{
     *file = gzdopen(descriptor, "rb");
     if (*file == NULL) {
         close(descriptor);
@@ -968,6 +999,28 @@ static hf_status open_gzfile(const char *path, gzFile *file, hf_error *error)
     return HF_OK;
 }
 
+/* Open `path` as a gzFile (plain files are read transparently).  OUT: *file. */
+static hf_status open_gzfile(const char *path, gzFile *file, hf_error *error)
+{
+    *file = NULL;
+    int descriptor, regular;
+    hf_status status = open_descriptor(path, &descriptor, &regular, error);
+    if (status != HF_OK) return status;
+    return open_gzfile_descriptor(descriptor, file, error);
+}
+
+/* 1 when the regular file at `descriptor` starts with the gzip magic (as zlib's gz_look decides:
+ * 0x1f 0x8b), looked at with pread so nothing is consumed. */
+static int starts_gzip(int descriptor)
+{
+    uint8_t magic[2];
+    ssize_t count;
+    do count = pread(descriptor, magic, sizeof magic, 0);
+    while (count < 0 && errno == EINTR);
+    if (count < 0) return 1;   /* let zlib meet (and report) the error */
+    return count == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+}
+
 hf_status hf_reader_open_path(const char *path, hf_reader **out, hf_error *error)
 {
     if (out == NULL) return hf_error_set(error, HF_ARGUMENT, -1, -1, "no output reader");
@@ -976,11 +1029,21 @@ hf_status hf_reader_open_path(const char *path, hf_reader **out, hf_error *error
     hf_reader *reader = reader_new();
     if (reader == NULL) return hf_error_set(error, HF_NOMEM, -1, -1, "out of memory for a reader");
     hf_status status = allocate_window(reader, error);
-    if (status == HF_OK) status = open_gzfile(path, &reader->file, error);
+    int descriptor = -1, regular = 0;
+    if (status == HF_OK) status = open_descriptor(path, &descriptor, &regular, error);
     if (status == HF_OK) {
-        reader->source = SOURCE_GZFILE;
-        status = open_common(reader, error);
+        if (regular && !starts_gzip(descriptor)) {
+            reader->source = SOURCE_FD;
+            reader->descriptor = descriptor;
+#ifdef POSIX_FADV_SEQUENTIAL
+            (void)posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+        } else {
+            status = open_gzfile_descriptor(descriptor, &reader->file, error);
+            if (status == HF_OK) reader->source = SOURCE_GZFILE;
+        }
     }
+    if (status == HF_OK) status = open_common(reader, error);
     if (status != HF_OK) {
         hf_reader_free(reader);
         return status;
@@ -1075,6 +1138,7 @@ void hf_reader_free(hf_reader *reader)
 {
     if (reader == NULL) return;
     if (reader->file) gzclose(reader->file);
+    if (reader->descriptor >= 0) close(reader->descriptor);
     if (reader->inflater_ready) inflateEnd(&reader->inflater);
     hf_free(reader->buffer);
     hf_free(reader->interfaces);
