@@ -58,14 +58,18 @@ hf_status hf_error_set(hf_error *error, hf_status status, int64_t record_index,
 #endif
     ;
 
-/* Defensive-only branches (SQLite's ALWAYS/NEVER): assert in debug builds, plain test otherwise. */
-#ifdef HF_DEBUG
+/* Defensive-only branches (SQLite's ALWAYS/NEVER): the condition is evaluated exactly once in
+ * every build and its truth value returned -- so it may have side effects (a checked read) --
+ * and a debug build (HF_DEBUG without NDEBUG) also asserts that it has the expected value.
+ * (An earlier `(assert(x), 1)` form skipped x entirely when NDEBUG was set, as it is for Python
+ * extensions: the sanitizer build caught it.) */
+#if defined(HF_DEBUG)
 #include <assert.h>
-#define HF_ALWAYS(x) (assert(x), 1)
-#define HF_NEVER(x) (assert(!(x)), 0)
+#define HF_ALWAYS(x) ((x) ? 1 : (assert(0 && "HF_ALWAYS: " #x), 0))
+#define HF_NEVER(x) ((x) ? (assert(0 && "HF_NEVER: " #x), 1) : 0)
 #else
-#define HF_ALWAYS(x) (x)
-#define HF_NEVER(x) (x)
+#define HF_ALWAYS(x) ((x) ? 1 : 0)
+#define HF_NEVER(x) ((x) ? 1 : 0)
 #endif
 
 /* Allocation.  hf_free(NULL) does nothing.  hf_realloc returns NULL on failure and leaves the
