@@ -60,6 +60,9 @@ def bind_image_arguments(image_type, args, kwargs):
             if values[name] < 0 or (name == "cols" and values[name] == 0):
                 raise ImageParameterError(f"{name} must be {'>= 1' if name == 'cols' else '>= 0'}, "
                                           f"got {values[name]}")
+            # beyond int64 the core could not even receive it; 2**63-1 is already far past its
+            # image size limit, so it answers with the same ImageParameterError
+            values[name] = min(values[name], 2 ** 63 - 1)
     if "fill" in values:
         try:
             # 1.1.1 casts with np.uint8: fill wraps modulo 256 (quirk P25, kept) -- the core does
