@@ -18,6 +18,7 @@
 #include <numpy/arrayobject.h>
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "pythread.h"
@@ -35,6 +36,8 @@ typedef struct module_state {
     PyObject *heifip_error;          /* heifip.errors.HeifipError */
     PyObject *filter_error;          /* heifip.errors.FilterError */
     PyTypeObject *packet_list_type;
+    hf_png_pool *png_pool;           /* owned: idle PNG encoders (png.h; thread-safe, used with
+                                        the GIL released); freed by module_free */
 } module_state;
 
 static module_state *state_of(PyObject *module) { return (module_state *)PyModule_GetState(module); }
@@ -600,24 +603,89 @@ static PyObject *check_filter(PyObject *module, PyObject *arg)
 /* ---------------------------------------------------------------------------------------------- */
 /* PNG */
 
-/* A C-contiguous 2-D uint8 view of `obj` (a new reference), or NULL with TypeError. */
-static PyArrayObject *as_gray8(PyObject *obj)
+/* Idle encoders kept for one-image calls: one per thread that encodes at once is enough. */
+#define PNG_POOL_IDLE 8
+
+/* The pixels of an image to save, acquired with the GIL: a C-contiguous 2-D array of uint8,
+ * float64 or float32 (floats are converted to uint8 by gray8_pixels without the GIL). */
+typedef struct gray8_source {
+    PyArrayObject *array;   /* owned */
+    int type;               /* NPY_UINT8, NPY_FLOAT64 or NPY_FLOAT32 */
+    size_t rows, cols;
+    uint8_t *converted;     /* owned (hf_malloc): the uint8 pixels of a float image */
+} gray8_source;
+
+/* Acquire `obj` as uint8 (converting other dtypes as NumPy does) or, for float64/float32
+ * ndarrays, as they are.  0, or -1 with an exception. */
+static int gray8_acquire(PyObject *obj, gray8_source *source)
 {
-    PyArrayObject *array = (PyArrayObject *)PyArray_FROMANY(obj, NPY_UINT8, 2, 2,
-                                                            NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED);
-    return array;
+    memset(source, 0, sizeof *source);
+    int type = NPY_UINT8;
+    if (PyArray_Check(obj)) {
+        int t = PyArray_TYPE((PyArrayObject *)obj);
+        if (t == NPY_FLOAT64 || t == NPY_FLOAT32) type = t;
+    }
+    source->array = (PyArrayObject *)PyArray_FROMANY(obj, type, 2, 2,
+                                                     NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED);
+    if (source->array == NULL) return -1;
+    source->type = type;
+    source->rows = (size_t)PyArray_DIM(source->array, 0);
+    source->cols = (size_t)PyArray_DIM(source->array, 1);
+    return 0;
 }
 
-static hf_status encode_array(PyArrayObject *array, const hf_png_options *options, hf_buf *out,
-                              hf_error *error)
+static void gray8_release(gray8_source *source)
 {
-    npy_intp *dims = PyArray_DIMS(array);
-    hf_status status;
-    Py_BEGIN_ALLOW_THREADS
-    status = hf_png_encode_gray8(PyArray_DATA(array), (size_t)dims[1], (size_t)dims[0],
-                                 (size_t)dims[1], options, out, error);
-    Py_END_ALLOW_THREADS
-    return status;
+    Py_CLEAR(source->array);
+    hf_free(source->converted);
+    source->converted = NULL;
+}
+
+/* The uint8 pixels (GIL not needed): float p becomes trunc(255 * p) clipped to 0..255, NaN 0 --
+ * exactly numpy's nan_to_num(clip(trunc(a * 255.0), 0, 255)).astype(uint8), in the array's own
+ * precision (a float32 product stays float32, as in NumPy).  NULL only when out of memory. */
+static const uint8_t *gray8_pixels(gray8_source *source)
+{
+    if (source->type == NPY_UINT8) return PyArray_DATA(source->array);
+    if (source->converted != NULL) return source->converted;
+    size_t n = source->rows * source->cols;   /* fits: NumPy allocated it */
+    source->converted = hf_malloc(n ? n : 1);
+    if (source->converted == NULL) return NULL;
+    uint8_t *out = source->converted;
+    if (source->type == NPY_FLOAT64) {
+        const double *in = PyArray_DATA(source->array);
+        for (size_t i = 0; i < n; i++) {
+            double t = trunc(in[i] * 255.0);
+            out[i] = t >= 255.0 ? 255 : t > 0.0 ? (uint8_t)t : 0;   /* NaN fails both: 0 */
+        }
+    } else {
+        const float *in = PyArray_DATA(source->array);
+        for (size_t i = 0; i < n; i++) {
+            float t = truncf(in[i] * 255.0f);
+            out[i] = t >= 255.0f ? 255 : t > 0.0f ? (uint8_t)t : 0;
+        }
+    }
+    return out;
+}
+
+/* Encode with an encoder from the module's pool (no GIL needed).  On HF_OK *encoder holds the
+ * PNG in hf_png_encoder_buffer(*encoder); the caller gives it back (hf_png_pool_give), also
+ * after a failure (*encoder may then be NULL). */
+static hf_status encode_pooled(hf_png_pool *pool, gray8_source *source,
+                               const hf_png_options *options, hf_png_encoder **encoder,
+                               hf_error *error)
+{
+    *encoder = NULL;
+    if (source->rows == 0 || source->cols == 0)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1,
+                            "cannot save an empty image (%zu x %zu pixels)", source->cols,
+                            source->rows);
+    hf_status status = hf_png_pool_take(pool, options, encoder, error);
+    if (status != HF_OK) return status;
+    const uint8_t *pixels = gray8_pixels(source);
+    if (pixels == NULL) return hf_error_set(error, HF_NOMEM, -1, -1, "png: out of memory");
+    return hf_png_encoder_encode(*encoder, pixels, source->cols, source->rows, source->cols,
+                                 hf_png_encoder_buffer(*encoder), error);
 }
 
 static PyObject *encode_png(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -628,17 +696,25 @@ static PyObject *encode_png(PyObject *module, PyObject *args, PyObject *kwargs)
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|ii", keywords, &image, &options.level,
                                      &options.filter))
         return NULL;
-    PyArrayObject *array = as_gray8(image);
-    if (array == NULL) return NULL;
-    hf_buf png = HF_BUF_INIT;
+    gray8_source source;
+    if (gray8_acquire(image, &source) < 0) return NULL;
+    hf_png_pool *pool = state_of(module)->png_pool;
+    hf_png_encoder *encoder = NULL;
     hf_error error;
     hf_error_clear(&error);
-    hf_status status = encode_array(array, &options, &png, &error);
-    Py_DECREF(array);
+    hf_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = encode_pooled(pool, &source, &options, &encoder, &error);
+    Py_END_ALLOW_THREADS
     PyObject *result = NULL;
-    if (status != HF_OK) raise_core_error(module, status, &error, NULL);
-    else result = PyBytes_FromStringAndSize((const char *)png.data, (Py_ssize_t)png.length);
-    hf_buf_free(&png);
+    if (status != HF_OK) {
+        raise_core_error(module, status, &error, NULL);
+    } else {
+        const hf_buf *png = hf_png_encoder_buffer(encoder);
+        result = PyBytes_FromStringAndSize((const char *)png->data, (Py_ssize_t)png->length);
+    }
+    hf_png_pool_give(pool, encoder);
+    gray8_release(&source);
     return result;
 }
 
@@ -652,18 +728,22 @@ static PyObject *write_png(PyObject *module, PyObject *args, PyObject *kwargs)
                                      &path, &image, &options.level, &options.filter))
         return NULL;
     PyObject *result = NULL;
-    PyArrayObject *array = as_gray8(image);
-    if (array == NULL) { Py_DECREF(path); return NULL; }
-    hf_buf png = HF_BUF_INIT;
+    gray8_source source;
+    if (gray8_acquire(image, &source) < 0) { Py_DECREF(path); return NULL; }
+    hf_png_pool *pool = state_of(module)->png_pool;
+    hf_png_encoder *encoder = NULL;
     hf_error error;
     hf_error_clear(&error);
     const char *c_path = PyBytes_AS_STRING(path);
-    hf_status status = encode_array(array, &options, &png, &error);
+    hf_status status;
+    Py_BEGIN_ALLOW_THREADS
+    status = encode_pooled(pool, &source, &options, &encoder, &error);
     if (status == HF_OK) {
-        Py_BEGIN_ALLOW_THREADS
-        status = hf_png_write_file_atomic(c_path, png.data, png.length, &error);
-        Py_END_ALLOW_THREADS
+        const hf_buf *png = hf_png_encoder_buffer(encoder);
+        status = hf_png_write_file_atomic(c_path, png->data, png->length, &error);
     }
+    hf_png_pool_give(pool, encoder);
+    Py_END_ALLOW_THREADS
     if (status != HF_OK) {
         PyObject *display = PyUnicode_DecodeFSDefault(c_path);
         if (display != NULL) {
@@ -673,8 +753,7 @@ static PyObject *write_png(PyObject *module, PyObject *args, PyObject *kwargs)
     } else {
         result = Py_NewRef(Py_None);
     }
-    hf_buf_free(&png);
-    Py_DECREF(array);
+    gray8_release(&source);
     Py_DECREF(path);
     return result;
 }
@@ -958,6 +1037,11 @@ static int module_exec(PyObject *module)
     if (st->packet_list_type == NULL) return -1;
     if (PyModule_AddObjectRef(module, "PacketList", (PyObject *)st->packet_list_type) < 0)
         return -1;
+    hf_error pool_error;
+    if (hf_png_pool_new(PNG_POOL_IDLE, &st->png_pool, &pool_error) != HF_OK) {
+        PyErr_NoMemory();
+        return -1;
+    }
     PyObject *flow_reader = PyType_FromModuleAndSpec(module, &FlowReader_spec, NULL);
     if (flow_reader == NULL) return -1;
     int added = PyModule_AddObjectRef(module, "FlowReader", flow_reader);
@@ -1009,7 +1093,15 @@ static int module_clear(PyObject *module)
     return 0;
 }
 
-static void module_free(void *module) { module_clear((PyObject *)module); }
+static void module_free(void *module)
+{
+    module_clear((PyObject *)module);
+    module_state *st = state_of((PyObject *)module);
+    if (st != NULL) {
+        hf_png_pool_free(st->png_pool);
+        st->png_pool = NULL;
+    }
+}
 
 static PyModuleDef_Slot module_slots[] = {
     {Py_mod_exec, module_exec},

@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,6 +103,7 @@ struct hf_png_encoder {
     int filter;                                /* 0..4 or HF_PNG_FILTER_ADAPTIVE */
     uint8_t *filtered;                         /* owned scratch: (width + 1) * height bytes */
     size_t filtered_capacity;
+    hf_buf output;                             /* owned: hf_png_encoder_buffer */
 };
 
 static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
@@ -146,7 +148,94 @@ void hf_png_encoder_free(hf_png_encoder *encoder)
     if (encoder == NULL) return;
     libdeflate_free_compressor(encoder->compressor);
     hf_free(encoder->filtered);
+    hf_buf_free(&encoder->output);
     hf_free(encoder);
+}
+
+hf_buf *hf_png_encoder_buffer(hf_png_encoder *encoder) { return &encoder->output; }
+
+/* ---- encoder pool ------------------------------------------------------------------------ */
+
+struct hf_png_pool {
+    pthread_mutex_t lock;        /* guards idle[0 .. n_idle) */
+    size_t max_idle;
+    size_t n_idle;
+    hf_png_encoder **idle;       /* owned, and so is every encoder in it */
+};
+
+hf_status hf_png_pool_new(size_t max_idle, hf_png_pool **out, hf_error *error)
+{
+    if (out == NULL) return hf_error_set(error, HF_ARGUMENT, -1, -1, "png: NULL output pointer");
+    *out = NULL;
+    hf_png_pool *pool = hf_calloc(1, sizeof *pool);
+    if (pool == NULL) return hf_error_set(error, HF_NOMEM, -1, -1, "png: out of memory");
+    pool->idle = hf_calloc(max_idle ? max_idle : 1, sizeof *pool->idle);
+    if (pool->idle == NULL) {
+        hf_free(pool);
+        return hf_error_set(error, HF_NOMEM, -1, -1, "png: out of memory");
+    }
+    if (pthread_mutex_init(&pool->lock, NULL) != 0) {
+        hf_free(pool->idle);
+        hf_free(pool);
+        return hf_error_set(error, HF_NOMEM, -1, -1, "png: cannot create a mutex");
+    }
+    pool->max_idle = max_idle;
+    *out = pool;
+    return HF_OK;
+}
+
+void hf_png_pool_free(hf_png_pool *pool)
+{
+    if (pool == NULL) return;
+    for (size_t i = 0; i < pool->n_idle; i++) hf_png_encoder_free(pool->idle[i]);
+    pthread_mutex_destroy(&pool->lock);
+    hf_free(pool->idle);
+    hf_free(pool);
+}
+
+hf_status hf_png_pool_take(hf_png_pool *pool, const hf_png_options *options,
+                           hf_png_encoder **out, hf_error *error)
+{
+    hf_png_options chosen = options ? *options : hf_png_default_options();
+    if (out == NULL) return hf_error_set(error, HF_ARGUMENT, -1, -1, "png: NULL output pointer");
+    *out = NULL;
+    if (chosen.filter < HF_PNG_FILTER_ADAPTIVE || chosen.filter > 4)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1,
+                            "png: filter must be -1 (adaptive) or 0..4, got %d", chosen.filter);
+    hf_png_encoder *found = NULL;
+    pthread_mutex_lock(&pool->lock);
+    for (size_t i = pool->n_idle; i-- > 0;) {   /* most recently given first (warm caches) */
+        if (pool->idle[i]->level == chosen.level) {
+            found = pool->idle[i];
+            pool->idle[i] = pool->idle[--pool->n_idle];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&pool->lock);
+    if (found == NULL) return hf_png_encoder_new(&chosen, out, error);
+    found->filter = chosen.filter;
+    *out = found;
+    return HF_OK;
+}
+
+void hf_png_pool_give(hf_png_pool *pool, hf_png_encoder *encoder)
+{
+    if (encoder == NULL) return;
+    if (pool != NULL) {
+        pthread_mutex_lock(&pool->lock);
+        if (pool->n_idle < pool->max_idle) {
+            pool->idle[pool->n_idle++] = encoder;
+            encoder = NULL;
+        } else if (pool->n_idle > 0) {
+            /* full: evict the oldest (it may be of a level no longer used) */
+            hf_png_encoder *oldest = pool->idle[0];
+            memmove(pool->idle, pool->idle + 1, (pool->n_idle - 1) * sizeof *pool->idle);
+            pool->idle[pool->n_idle - 1] = encoder;
+            encoder = oldest;
+        }
+        pthread_mutex_unlock(&pool->lock);
+    }
+    hf_png_encoder_free(encoder);
 }
 
 static void put_be32(uint8_t *p, uint32_t value)

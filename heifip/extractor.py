@@ -228,9 +228,15 @@ def as_gray8(img):
     raise TypeError(f"cannot save an image of dtype {array.dtype}")
 
 
+#: dtypes the C writer takes as they are (uint8; floats converted there exactly as as_gray8 does).
+_C_GRAY8_DTYPES = frozenset((np.dtype(np.uint8), np.dtype(np.float64), np.dtype(np.float32)))
+
+
 def save_png(img, path, level=None, filter=None):
     """Write ``img`` as an 8-bit greyscale PNG to exactly ``path``, atomically."""
-    _core.write_png(os.fspath(path), as_gray8(img),
+    if not (type(img) is np.ndarray and img.ndim == 2 and img.dtype in _C_GRAY8_DTYPES):
+        img = as_gray8(img)
+    _core.write_png(os.fspath(path), img,
                     _core.PNG_DEFAULT_LEVEL if level is None else operator.index(level),
                     _core.PNG_DEFAULT_FILTER if filter is None else operator.index(filter))
 

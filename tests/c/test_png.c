@@ -277,6 +277,7 @@ typedef struct thread_job {
     const uint8_t *pixels;
     hf_buf expected;
     int mismatches;
+    hf_png_pool *pool;     /* test_pool only */
 } thread_job;
 
 /* pthreads rather than C11 <threads.h>: gcc 12's ThreadSanitizer does not intercept thrd_create,
@@ -323,6 +324,83 @@ static void test_threads(void)
         CHECK_EQ_INT(jobs[j].mismatches, 0);
         hf_buf_free(&jobs[j].expected);
     }
+}
+
+/* The encoder pool: a given-back encoder is reused for its level (with the new filter), other
+ * levels get their own, the pool keeps at most max_idle, and two threads share it. */
+static void *pool_many(void *argument)
+{
+    thread_job *job = argument;
+    hf_png_options options = {job->level, job->filter};
+    for (int i = 0; i < 200; i++) {
+        hf_png_encoder *encoder = NULL;
+        if (hf_png_pool_take(job->pool, &options, &encoder, NULL) != HF_OK) {
+            job->mismatches = -1;
+            return NULL;
+        }
+        hf_buf *png = hf_png_encoder_buffer(encoder);
+        if (hf_png_encoder_encode(encoder, job->pixels, 48, 40, 48, png, NULL) != HF_OK ||
+            png->length != job->expected.length ||
+            memcmp(png->data, job->expected.data, png->length) != 0)
+            job->mismatches++;
+        hf_png_pool_give(job->pool, encoder);
+    }
+    return NULL;
+}
+
+static void test_pool(void)
+{
+    hf_png_pool *pool = NULL;
+    CHECK_EQ_INT(hf_png_pool_new(2, &pool, NULL), HF_OK);
+    hf_png_options a = {1, 0}, b = {1, 2}, c = {6, 0}, bad = {1, 7}, badlevel = {13, 0};
+    hf_png_encoder *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
+    CHECK_EQ_INT(hf_png_pool_take(pool, &a, &e1, NULL), HF_OK);
+    hf_png_pool_give(pool, e1);
+    CHECK_EQ_INT(hf_png_pool_take(pool, &b, &e2, NULL), HF_OK);
+    CHECK(e2 == e1);                       /* same level: reused */
+    static uint8_t pixels[48 * 40];
+    make_pixels(pixels, 40, 48, 5);
+    hf_buf expected = HF_BUF_INIT;
+    CHECK_EQ_INT(hf_png_encode_gray8(pixels, 48, 40, 48, &b, &expected, NULL), HF_OK);
+    CHECK_EQ_INT(hf_png_encoder_encode(e2, pixels, 48, 40, 48, hf_png_encoder_buffer(e2), NULL),
+                 HF_OK);
+    CHECK(hf_png_encoder_buffer(e2)->length == expected.length &&
+          memcmp(hf_png_encoder_buffer(e2)->data, expected.data, expected.length) == 0);
+    hf_buf_free(&expected);
+    hf_png_pool_give(pool, e2);
+    CHECK_EQ_INT(hf_png_pool_take(pool, &c, &e3, NULL), HF_OK);
+    CHECK(e3 != e1);                       /* another level: a new encoder */
+    CHECK_EQ_INT(hf_png_pool_take(pool, &a, &e4, NULL), HF_OK);
+    CHECK(e4 == e1);
+    CHECK_EQ_INT(hf_png_pool_take(pool, &bad, &e1, NULL), HF_ARGUMENT);
+    CHECK(e1 == NULL);
+    CHECK_EQ_INT(hf_png_pool_take(pool, &badlevel, &e1, NULL), HF_ARGUMENT);
+    hf_png_encoder *e5 = NULL;
+    CHECK_EQ_INT(hf_png_pool_take(pool, &a, &e5, NULL), HF_OK);
+    hf_png_pool_give(pool, e3);
+    hf_png_pool_give(pool, e4);
+    hf_png_pool_give(pool, e5);            /* third for two places: the oldest is freed */
+    hf_png_pool_give(pool, NULL);
+    hf_png_pool_free(pool);                /* frees the idle ones (ASan: no leak) */
+    hf_png_pool_free(NULL);
+
+    CHECK_EQ_INT(hf_png_pool_new(1, &pool, NULL), HF_OK);
+    thread_job jobs[2] = {{1, 0, pixels, HF_BUF_INIT, 0, pool},
+                          {1, HF_PNG_FILTER_ADAPTIVE, pixels, HF_BUF_INIT, 0, pool}};
+    for (int j = 0; j < 2; j++) {
+        hf_png_options options = {jobs[j].level, jobs[j].filter};
+        CHECK_EQ_INT(hf_png_encode_gray8(pixels, 48, 40, 48, &options, &jobs[j].expected, NULL),
+                     HF_OK);
+    }
+    pthread_t threads[2];
+    for (int j = 0; j < 2; j++)
+        CHECK_EQ_INT(pthread_create(&threads[j], NULL, pool_many, &jobs[j]), 0);
+    for (int j = 0; j < 2; j++) {
+        CHECK_EQ_INT(pthread_join(threads[j], NULL), 0);
+        CHECK_EQ_INT(jobs[j].mismatches, 0);
+        hf_buf_free(&jobs[j].expected);
+    }
+    hf_png_pool_free(pool);
 }
 
 static void test_errors(void)
@@ -522,6 +600,7 @@ int main(void)
     test_exact_bytes();
     test_defaults();
     test_threads();
+    test_pool();
     test_errors();
     test_allocation_failures();
     test_atomic_writer();
