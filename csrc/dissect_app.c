@@ -5,8 +5,9 @@
  *
  * Only what the per-packet rules of §2.3 observe is reproduced: whether the payload is Raw
  * (removed), TLS (removed), HTTP (kept), or another class (kept), and for HTTP/DNS where the
- * header block ends.  Application dissectors we do not emulate (Kerberos, SMB, SNMP, NTP, ...)
- * are assumed to leave no Raw, which is what the corpus mostly shows (§2.4 "Other bound ports").
+ * header block ends.  NBNS and NTP follow scapy's field walk in dissect_udp_app.c; application
+ * dissectors we do not emulate (Kerberos, SNMP, DHCP, ...) are assumed to leave no Raw, which is
+ * what the corpus mostly shows (§2.4 "Other bound ports").
  *
  * HTTP layouts: first line up to the first CRLF; header block = payload up to and including
  * the first CRLFCRLF (or the whole payload); body = the rest.
@@ -25,6 +26,8 @@ typedef enum application {
     APPLICATION_TLS,
     APPLICATION_VXLAN,
     APPLICATION_L2TP,     /* UDP 1701: scapy:layers/l2tp.py L2TP, then PPP (dissect.c) */
+    APPLICATION_NBNS,     /* UDP 137: NBNSHeader + classes, dissect_udp_app.c */
+    APPLICATION_NTP,      /* UDP 123: NTPHeader/NTPControl/NTPPrivate, dissect_udp_app.c */
     APPLICATION_NBT_DATAGRAM, /* UDP dport 138: the corpus shows it always Raw (§2.4) */
     APPLICATION_NBT_SESSION   /* TCP 445/139: NBTSession + SMB, see nbt_session_leaves_raw */
 } application;
@@ -71,14 +74,14 @@ static const port_binding udp_bindings[] = {
     {MATCH_DESTINATION, 5355, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 5355, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 2727, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2727, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 434, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 434, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 137, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 137, 0, APPLICATION_OTHER},
+    {MATCH_DESTINATION, 137, 0, APPLICATION_NBNS}, {MATCH_SOURCE, 137, 0, APPLICATION_NBNS},
     {MATCH_DESTINATION, 138, 0, APPLICATION_NBT_DATAGRAM},
     {MATCH_DESTINATION, 2055, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2055, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 2056, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2056, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 9995, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 9995, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 9996, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 9996, 0, APPLICATION_OTHER},
     {MATCH_DESTINATION, 6343, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 6343, 0, APPLICATION_OTHER},
-    {MATCH_SOURCE, 123, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 123, 0, APPLICATION_OTHER},
+    {MATCH_SOURCE, 123, 0, APPLICATION_NTP}, {MATCH_DESTINATION, 123, 0, APPLICATION_NTP},
     {MATCH_SOURCE, 1812, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 1812, 0, APPLICATION_OTHER},
     {MATCH_SOURCE, 1813, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 1813, 0, APPLICATION_OTHER},
     {MATCH_SOURCE, 3799, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 3799, 0, APPLICATION_OTHER},
@@ -304,6 +307,14 @@ int hf_dissect_udp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t 
     case APPLICATION_DNS: dissect_dns(d, offset, end, 0); return 0;
     case APPLICATION_VXLAN: return 1;
     case APPLICATION_L2TP: return 2;
+    case APPLICATION_NBNS:
+        if (hf_dissect_nbns_leaves_raw(d, offset, end)) hf_dissector_add_raw(d, offset, end);
+        else hf_dissector_add_opaque(d, offset, end);
+        return 0;
+    case APPLICATION_NTP:
+        if (hf_dissect_ntp_leaves_raw(d, offset, end)) hf_dissector_add_raw(d, offset, end);
+        else hf_dissector_add_opaque(d, offset, end);
+        return 0;
     case APPLICATION_OTHER: hf_dissector_add_opaque(d, offset, end); return 0;
     default: hf_dissector_add_raw(d, offset, end); return 0;
     }

@@ -73,4 +73,9 @@ void hf_dissect_tcp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t
 int hf_dissect_udp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t source_port,
                            uint16_t destination_port);
 
+/* dissect_udp_app.c: 1 when scapy 2.5's dissection of the non-empty UDP payload [offset, end)
+ * as NBNS (port 137), NTP (123) or SNMP (161/162) leaves a Raw layer in the chain, else 0. */
+int hf_dissect_nbns_leaves_raw(const hf_dissector *d, size_t offset, size_t end);
+int hf_dissect_ntp_leaves_raw(const hf_dissector *d, size_t offset, size_t end);
+
 #endif /* HF_DISSECT_INTERNAL_H */

@@ -29,12 +29,6 @@ _SNMPV1 = (
 _SNMP = (
     "P8/§8.2: scapy's SNMP dissector fails on this PDU -> Raw -> 1.1.1 drops the UDP payload "
     "(R2'); we keep it")
-_NTP = (
-    'P8/§8.2: NTP mode 6/7 dissects as NTPPrivate/NTPControl + Raw in scapy -> 1.1.1 drops the '
-    "UDP payload (R2'); we keep it")
-_FRAG = (
-    'P8/§8.2: UDP 137 in a first IPv4 fragment dissects as NBNSHeader + Raw in scapy -> 1.1.1 '
-    'drops the UDP payload; we keep it')
 
 KNOWN_DIVERGENCES = {
     ("heifip-tests/smb/smb1.pcap", "NONE", 13): _SMB,
@@ -99,14 +93,4 @@ KNOWN_DIVERGENCES = {
     ("heifip-tests/snmp/snmpv3_get_next.pcap", "HEADER", 1): _SNMP,
     ("heifip-tests/snmp/snmpv3_get_next.pcap", "HEADER", 2): _SNMP,
     ("heifip-tests/snmp/snmpv3_get_next.pcap", "HEADER", 3): _SNMP,
-    ("heifip-tests/ntp/ntp2.pcap", "NONE", 34): _NTP,
-    ("heifip-tests/ntp/ntp2.pcap", "HEADER", 34): _NTP,
-    ("heifip-tests/ntp/ntpmode67.pcap", "NONE", 3): _NTP,
-    ("heifip-tests/ntp/ntpmode67.pcap", "NONE", 4): _NTP,
-    ("heifip-tests/ntp/ntpmode67.pcap", "NONE", 8): _NTP,
-    ("heifip-tests/ntp/ntpmode67.pcap", "HEADER", 3): _NTP,
-    ("heifip-tests/ntp/ntpmode67.pcap", "HEADER", 4): _NTP,
-    ("heifip-tests/ntp/ntpmode67.pcap", "HEADER", 8): _NTP,
-    ("heifip-tests/ipv4/fragmented-1.pcap", "NONE", 2): _FRAG,
-    ("heifip-tests/ipv4/fragmented-1.pcap", "HEADER", 2): _FRAG,
 }
