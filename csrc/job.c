@@ -1,8 +1,13 @@
 /*
  * job.c -- reader -> dissect -> preprocess for one source (see job.h).
  */
+/* pthreads (POSIX.1-2008) for hf_job_extract_files on top of C11. */
+#define _POSIX_C_SOURCE 200809L
+
 #include "job.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "dissect.h"
@@ -20,6 +25,8 @@ void hf_packet_list_init(hf_packet_list *list)
     list->record_indices = NULL;
     list->count = 0;
     list->capacity = 0;
+    list->total = 0;
+    list->kept_bytes = SIZE_MAX;
 }
 
 void hf_packet_list_free(hf_packet_list *list)
@@ -78,6 +85,7 @@ hf_status hf_packet_list_append(hf_packet_list *list, const uint8_t *data, size_
     list->record_indices[list->count] = record_index;
     list->offsets[list->count + 1] = list->bytes.length;
     list->count++;
+    list->total++;
     return HF_OK;
 }
 
@@ -86,6 +94,13 @@ static hf_status process_one(const uint8_t *data, size_t length, uint32_t linkty
                              int64_t timestamp_ns, uint64_t index,
                              const hf_job_config *config, hf_packet_list *out, hf_error *error)
 {
+    if (config->limit_kept && !config->collect_keys) {
+        out->kept_bytes = config->keep_bytes;
+        if (out->count >= config->keep_packets) {   /* the image cannot use it: count only */
+            out->total++;
+            return HF_OK;
+        }
+    }
     hf_status status = reserve_entry(out, config->collect_keys);
     if (status != HF_OK) return hf_error_set(error, status, (int64_t)index, -1, "out of memory");
     hf_dissection dissection;
@@ -109,10 +124,13 @@ static hf_status process_one(const uint8_t *data, size_t length, uint32_t linkty
         }
         out->key_offsets[out->count + 1] = out->keys.length;
     }
+    if (config->limit_kept && !config->collect_keys && out->bytes.length - before > config->keep_bytes)
+        out->bytes.length = before + config->keep_bytes;   /* the image reads no further */
     out->timestamps_ns[out->count] = timestamp_ns;
     out->record_indices[out->count] = index;
     out->offsets[out->count + 1] = out->bytes.length;
     out->count++;
+    out->total++;
     return HF_OK;
 }
 
@@ -171,6 +189,177 @@ hf_status hf_job_process_frames(const hf_frame *frames, size_t n, const hf_job_c
         if (status != HF_OK) return status;
     }
     return HF_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Images */
+
+void hf_image_list_init(hf_image_list *list)
+{
+    list->items = NULL;
+    list->count = list->capacity = 0;
+}
+
+void hf_image_list_free(hf_image_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) hf_free(list->items[i].pixels);
+    hf_free(list->items);
+    hf_image_list_init(list);
+}
+
+void hf_job_config_keep_for_image(hf_job_config *config, const hf_image_params *params)
+{
+    size_t packets = hf_render_packets_needed(params), bytes = hf_render_bytes_needed(params);
+    config->limit_kept = packets != SIZE_MAX || bytes != SIZE_MAX;
+    config->keep_packets = packets;
+    config->keep_bytes = bytes;
+}
+
+/* 1.1.1's verify() (§4.3): both bounds inclusive, max 0 = none. */
+static int passes_verify(const hf_image_shape *shape, int64_t min_dim, int64_t max_dim)
+{
+    if ((long long)shape->rows < min_dim || (long long)shape->cols < min_dim) return 0;
+    if (max_dim != 0 && ((long long)shape->rows > max_dim || (long long)shape->cols > max_dim))
+        return 0;
+    return 1;
+}
+
+/* Render one image of packets[0..n) and append it unless verify() rejects it. */
+static hf_status render_one(const hf_image_request *request, const hf_packet_view *packets,
+                            size_t n, hf_image_list *out, hf_error *error)
+{
+    hf_image image = {{0, 0, HF_PIXEL_UINT8}, NULL};
+    hf_status status = hf_render_shape(&request->params, packets, n, &image.shape, error);
+    if (status != HF_OK) return status;
+    if (!passes_verify(&image.shape, request->min_dim, request->max_dim)) return HF_OK;
+    size_t bytes = image.shape.rows * image.shape.cols *
+                   hf_render_pixel_size(image.shape.pixel_type);   /* <= 2 GiB: render checked */
+    if (bytes > 0) {
+        image.pixels = hf_malloc(bytes);
+        if (image.pixels == NULL)
+            return hf_error_set(error, HF_NOMEM, -1, -1, "out of memory for a %zu-byte image", bytes);
+        status = hf_render_image(&request->params, packets, n, &image.shape, image.pixels, error);
+        if (status != HF_OK) {
+            hf_free(image.pixels);
+            return status;
+        }
+    }
+    if (out->count == out->capacity) {
+        size_t capacity = out->capacity ? out->capacity * 2 : 4;
+        hf_image *items = capacity > SIZE_MAX / sizeof *items ? NULL
+                          : hf_realloc(out->items, capacity * sizeof *items);
+        if (items == NULL) {
+            hf_free(image.pixels);
+            return hf_error_set(error, HF_NOMEM, -1, -1, "out of memory");
+        }
+        out->items = items;
+        out->capacity = capacity;
+    }
+    out->items[out->count++] = image;
+    return HF_OK;
+}
+
+hf_status hf_job_render(const hf_packet_list *packets, const hf_image_request *request,
+                        hf_image_list *out, hf_error *error)
+{
+    const hf_image_params *params = &request->params;
+    int per_packet = params->kind == HF_IMAGE_PACKET || params->kind == HF_IMAGE_MARKOV_PACKET;
+    size_t n = packets->total, used = packets->count;
+    if (packets->kept_bytes != SIZE_MAX && hf_render_bytes_needed(params) > packets->kept_bytes)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "packets were cut for another image");
+    if (per_packet) {
+        if (n != used)
+            return hf_error_set(error, HF_ARGUMENT, -1, -1, "packets were dropped for another image");
+        for (size_t i = 0; i < used; i++) {
+            hf_packet_view view = {hf_packet_list_data(packets, i), hf_packet_list_length(packets, i)};
+            hf_status status = render_one(request, &view, 1, out, error);
+            if (status != HF_OK) return status;
+        }
+        return HF_OK;
+    }
+    /* §4.2: no image for an empty flow or one shorter than min_packets_per_flow */
+    if (n == 0 || (request->min_packets > 0 && (uint64_t)n < (uint64_t)request->min_packets))
+        return HF_OK;
+    if (request->max_packets > 0 && (uint64_t)n > (uint64_t)request->max_packets)
+        n = (size_t)request->max_packets;
+    if (used > n) used = n;
+    if (used < n && hf_render_packets_needed(params) > used)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "packets were dropped for another image");
+    hf_packet_view *views = hf_calloc(used ? used : 1, sizeof *views);
+    if (views == NULL) return hf_error_set(error, HF_NOMEM, -1, -1, "out of memory");
+    for (size_t i = 0; i < used; i++) {
+        views[i].data = hf_packet_list_data(packets, i);
+        views[i].length = hf_packet_list_length(packets, i);
+    }
+    hf_status status = render_one(request, views, used, out, error);
+    hf_free(views);
+    return status;
+}
+
+hf_status hf_job_extract_file(const char *path, const hf_job_config *config,
+                              const hf_image_request *request, hf_image_list *out,
+                              size_t *packets_read, hf_error *damage, hf_error *error)
+{
+    hf_job_config limited = *config;
+    if (!config->collect_keys) hf_job_config_keep_for_image(&limited, &request->params);
+    hf_packet_list packets;
+    hf_packet_list_init(&packets);
+    hf_status status = hf_job_read_file(path, &limited, &packets, damage, error);
+    if (packets_read != NULL) *packets_read = packets.total;
+    if (status == HF_OK) status = hf_job_render(&packets, request, out, error);
+    hf_packet_list_free(&packets);
+    return status;
+}
+
+typedef struct batch {
+    const char *const *paths;
+    size_t n;
+    const hf_job_config *config;
+    const hf_image_request *request;
+    hf_file_result *results;
+    atomic_size_t next;            /* the next file to hand out */
+} batch;
+
+static void *batch_worker(void *argument)
+{
+    batch *b = argument;
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->n) return NULL;
+        hf_file_result *r = &b->results[i];
+        r->status = hf_job_extract_file(b->paths[i], b->config, b->request, &r->images,
+                                        &r->packets, &r->damage, &r->error);
+        if (r->status != HF_OK) hf_image_list_free(&r->images);
+    }
+}
+
+void hf_job_extract_files(const char *const *paths, size_t n, const hf_job_config *config,
+                          const hf_image_request *request, int threads, hf_file_result *results)
+{
+    for (size_t i = 0; i < n; i++) {
+        results[i].status = HF_OK;
+        hf_error_clear(&results[i].error);
+        hf_error_clear(&results[i].damage);
+        hf_image_list_init(&results[i].images);
+        results[i].packets = 0;
+    }
+    batch b = {paths, n, config, request, results, 0};
+    atomic_init(&b.next, 0);
+    size_t wanted = threads < 1 ? 1 : (size_t)threads;
+    if (wanted > HF_JOB_MAX_THREADS) wanted = HF_JOB_MAX_THREADS;
+    if (wanted > n) wanted = n;
+    pthread_t workers[HF_JOB_MAX_THREADS];
+    size_t started = 0;
+    /* the calling thread is one of the workers */
+    while (started + 1 < wanted && pthread_create(&workers[started], NULL, batch_worker, &b) == 0)
+        started++;
+    batch_worker(&b);
+    for (size_t t = 0; t < started; t++) pthread_join(workers[t], NULL);
+}
+
+void hf_file_results_free(hf_file_result *results, size_t n)
+{
+    for (size_t i = 0; i < n && results != NULL; i++) hf_image_list_free(&results[i].images);
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -3,7 +3,9 @@
  * per-packet byte strings, run without Python (the binding releases the GIL around it).
  *
  *   reader -> dissect -> preprocess -> [packet list]            (this file)
- *   [packet list] -> render -> png                              (render.h, png.h; driven by the binding)
+ *   [packet list] -> render -> [image list]                     (this file: hf_job_render,
+ *                                                                hf_job_extract_file(s))
+ *   [image list] -> png                                         (png.h; driven by the binding)
  *
  * 1.1.1 reads the first 64 records of a file (reference-semantics.md §1.1, quirk P7) and turns each
  * into one byte string (§2); a file is one flow (§0.1).  hf_job_read_file does exactly that, with
@@ -32,8 +34,13 @@ typedef struct hf_packet_list {
     size_t *key_offsets;   /* owned; NULL unless keys were requested */
     int64_t *timestamps_ns; /* owned; capture time of each packet (0 for frames given without one) */
     uint64_t *record_indices; /* owned; record number in the file / position in the frame list */
-    size_t count;
+    size_t count;          /* packets kept (in the arrays above) */
     size_t capacity;       /* entries allocated in the per-packet arrays (excluding the +1) */
+    size_t total;          /* packets of the source, kept or only counted: == count unless the
+                              job's keep limits (hf_job_config.limit_kept) dropped the packets
+                              after the first keep_packets; 1.1.1's min/max_packets_per_flow
+                              compare this count */
+    size_t kept_bytes;     /* SIZE_MAX, or the keep_bytes every kept packet was cut to */
 } hf_packet_list;
 
 void hf_packet_list_init(hf_packet_list *list);
@@ -63,6 +70,13 @@ typedef struct hf_job_config {
     int collect_keys;          /* also compute each packet's de-duplication key */
     int scapy_compat;          /* read files exactly as scapy 2.5 does (hf_reader_set_scapy_compat):
                                   1 on the 1.1.1 path, where records must equal 1.1.1's */
+    int limit_kept;            /* 0 (a zeroed config): keep every packet whole.  1: keep only the
+                                  first keep_packets packets, each cut to keep_bytes, and only count
+                                  the others (they are read, so damage and counts are those of the
+                                  whole file, but neither dissected nor preprocessed: both fail only
+                                  on bugs or memory).  Set by hf_job_config_keep_for_image. */
+    size_t keep_packets;       /* with limit_kept: >= 1 */
+    size_t keep_bytes;         /* with limit_kept: SIZE_MAX = whole packets */
 } hf_job_config;
 
 /* Read `path` and append the processed packets to `out`.
@@ -97,6 +111,88 @@ hf_status hf_job_process_frames(const hf_frame *frames,
                                 const hf_job_config *config,
                                 hf_packet_list *out,
                                 hf_error *error);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Images: 1.1.1's create_image_from_file (read, then FIPExtractor.__create_matrix, §4.2).          */
+
+#include "render.h"
+
+typedef struct hf_image_request {
+    hf_image_params params;
+    int64_t min_dim, max_dim;          /* verify() (§4.3): both inclusive; max_dim 0 = none */
+    int64_t min_packets, max_packets;  /* flow kinds: no image for fewer than min_packets packets
+                                          (the whole count); only the first max_packets
+                                          (0 = all) are drawn */
+} hf_image_request;
+
+/* One rendered image. */
+typedef struct hf_image {
+    hf_image_shape shape;
+    void *pixels;          /* owned (hf_malloc); rows * cols elements; NULL when that is 0 */
+} hf_image;
+
+typedef struct hf_image_list {
+    hf_image *items;       /* owned, and so is every item's pixels */
+    size_t count, capacity;
+} hf_image_list;
+
+void hf_image_list_init(hf_image_list *list);
+void hf_image_list_free(hf_image_list *list);   /* leaves an empty, reusable list */
+
+/* Let `config` keep only what the image of `params` can use (render.h:
+ * hf_render_packets_needed / hf_render_bytes_needed): rendering the resulting packet list with
+ * hf_job_render gives exactly the images of the whole list.  Does nothing when the image needs
+ * everything.  Do not use it when packets are filtered after reading (de-duplication). */
+void hf_job_config_keep_for_image(hf_job_config *config, const hf_image_params *params);
+
+/* Render `packets` as 1.1.1's __create_matrix does (§4.2): per-packet kinds one image per packet,
+ * flow kinds one image of the flow (none when empty or below min_packets), keeping the images that
+ * pass verify().  Appends to `out`.
+ * Errors: the statuses of hf_render_shape; HF_ARGUMENT when `packets` was cut by keep limits for
+ * another image; HF_NOMEM.  On failure `out` keeps the images appended before. */
+hf_status hf_job_render(const hf_packet_list *packets,
+                        const hf_image_request *request,
+                        hf_image_list *out,
+                        hf_error *error);
+
+/* hf_job_read_file with keep limits for `request` (unless config->collect_keys), then
+ * hf_job_render into `out`.  OUT: *packets (may be NULL) = the packets read (kept or counted).
+ * Errors: those of both. */
+hf_status hf_job_extract_file(const char *path,
+                              const hf_job_config *config,
+                              const hf_image_request *request,
+                              hf_image_list *out,
+                              size_t *packets,
+                              hf_error *damage,
+                              hf_error *error);
+
+/* The outcome of one file of a batch. */
+typedef struct hf_file_result {
+    hf_status status;
+    hf_error error;        /* when status != HF_OK */
+    hf_error damage;       /* status HF_OK when the file was intact */
+    hf_image_list images;  /* owned; empty on failure */
+    size_t packets;        /* packets read (kept or counted) */
+} hf_file_result;
+
+/* The largest number of worker threads hf_job_extract_files starts. */
+#define HF_JOB_MAX_THREADS 64
+
+/* hf_job_extract_file for paths[0..n) into results[0..n) (caller-allocated; each is initialised
+ * here), on `threads` worker threads (<= 1: the calling thread; at most HF_JOB_MAX_THREADS and n).
+ * Files are handed out in order; every result depends only on its file, so the results are the
+ * same for any thread count.  A file's failure is in its result and does not stop the others.
+ * When a thread cannot be started, the threads already running (or the calling thread) do its
+ * share: the results are the same. */
+void hf_job_extract_files(const char *const *paths,
+                               size_t n,
+                               const hf_job_config *config,
+                               const hf_image_request *request,
+                               int threads,
+                               hf_file_result *results);
+
+/* Free the images of results[0..n). */
+void hf_file_results_free(hf_file_result *results, size_t n);
 
 #endif /* HF_JOB_H */
 

@@ -249,6 +249,8 @@ static int make_config(int mode, int anonymize, unsigned long long seed,
     config->packet_limit = limit;
     config->collect_keys = collect_keys;
     config->scapy_compat = 1;  /* the 1.1.1 path: records exactly as scapy reads them */
+    config->limit_kept = 0;    /* every packet whole (extract_file sets limits for its image) */
+    config->keep_packets = config->keep_bytes = SIZE_MAX;
     return 0;
 }
 
@@ -559,6 +561,206 @@ done:
     return result;
 }
 
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Whole create_image_from_file calls in C: extract_file (one file) and extract_files (a batch) */
+
+/* Images up to this size are copied into arrays NumPy allocates (ordinary, OWNDATA arrays);
+ * larger ones are handed over without a copy, owned by a capsule set as the array's base. */
+#define COPY_IMAGE_MAX_BYTES ((size_t)1 << 20)
+
+static void pixels_capsule_free(PyObject *capsule)
+{
+    hf_free(PyCapsule_GetPointer(capsule, "heifip._core.pixels"));
+}
+
+/* A NumPy array of `image`; takes image->pixels (set to NULL) when it does not copy them. */
+static PyObject *array_of_image(hf_image *image)
+{
+    npy_intp dims[2] = {(npy_intp)image->shape.rows, (npy_intp)image->shape.cols};
+    int type = numpy_type(image->shape.pixel_type);
+    size_t bytes = image->shape.rows * image->shape.cols * hf_render_pixel_size(image->shape.pixel_type);
+    if (image->pixels == NULL || bytes <= COPY_IMAGE_MAX_BYTES) {
+        PyObject *array = PyArray_SimpleNew(2, dims, type);
+        if (array != NULL && bytes > 0)
+            memcpy(PyArray_DATA((PyArrayObject *)array), image->pixels, bytes);
+        return array;
+    }
+    PyObject *array = PyArray_SimpleNewFromData(2, dims, type, image->pixels);
+    if (array == NULL) return NULL;
+    PyObject *capsule = PyCapsule_New(image->pixels, "heifip._core.pixels", pixels_capsule_free);
+    if (capsule == NULL) { Py_DECREF(array); return NULL; }
+    image->pixels = NULL;   /* the capsule's now */
+    if (PyArray_SetBaseObject((PyArrayObject *)array, capsule) < 0) {  /* steals the capsule */
+        Py_DECREF(array);
+        return NULL;
+    }
+    return array;
+}
+
+/* (list of arrays, damage) of one file's images, damage None or (record_index, byte_offset,
+ * reason, packets read); consumes the pixels it hands over. */
+static PyObject *file_images(hf_image_list *images, const hf_error *damage, size_t packets)
+{
+    PyObject *list = PyList_New((Py_ssize_t)images->count);
+    if (list == NULL) return NULL;
+    for (size_t i = 0; i < images->count; i++) {
+        PyObject *array = array_of_image(&images->items[i]);
+        if (array == NULL) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, array);
+    }
+    PyObject *damage_obj = damage->status == HF_OK
+        ? Py_NewRef(Py_None)
+        : Py_BuildValue("(LLsn)", (long long)damage->record_index, (long long)damage->byte_offset,
+                        damage->reason, (Py_ssize_t)packets);
+    if (damage_obj == NULL) { Py_DECREF(list); return NULL; }
+    PyObject *result = PyTuple_Pack(2, list, damage_obj);
+    Py_DECREF(list);
+    Py_DECREF(damage_obj);
+    return result;
+}
+
+/* Shared arguments of extract_file/extract_files after the path(s). */
+typedef struct extract_args {
+    int mode, anonymize, kind, auto_dim, append;
+    unsigned long long seed, limit;
+    long long dim, fill, cols, min_dim, max_dim, min_packets, max_packets;
+} extract_args;
+
+static int extract_setup(const extract_args *a, hf_job_config *config, hf_image_request *request)
+{
+    if (make_config(a->mode, a->anonymize, a->seed, a->limit, 0, config) < 0) return -1;
+    if (parse_image_params(a->kind, a->dim, a->fill, a->auto_dim, a->append, a->cols,
+                           &request->params) < 0)
+        return -1;
+    if (a->max_packets < 0) {
+        PyErr_Format(PyExc_ValueError, "max_packets_per_flow must be >= 0, not %lld", a->max_packets);
+        return -1;
+    }
+    request->min_dim = a->min_dim;
+    request->max_dim = a->max_dim;
+    request->min_packets = a->min_packets;
+    request->max_packets = a->max_packets;
+    return 0;
+}
+
+/* extract_file(path, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols,
+ *              min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage):
+ * read_file + render in one call and one GIL release, keeping only the packets and bytes the
+ * image can use (job.h: hf_job_extract_file). */
+static PyObject *extract_file(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"path", "mode", "anonymize", "seed", "limit", "kind", "dim", "fill",
+                               "auto_dim", "append", "cols", "min_dim", "max_dim", "min_packets",
+                               "max_packets", NULL};
+    PyObject *path = NULL;
+    extract_args a = {0, 0, 0, 0, 0, 0, 0, 8, 0, 4, 0, 0, 0, 0};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&iiKKi|LLppLLLLL", keywords,
+                                     PyUnicode_FSConverter, &path, &a.mode, &a.anonymize, &a.seed,
+                                     &a.limit, &a.kind, &a.dim, &a.fill, &a.auto_dim, &a.append,
+                                     &a.cols, &a.min_dim, &a.max_dim, &a.min_packets,
+                                     &a.max_packets))
+        return NULL;
+    PyObject *result = NULL;
+    hf_job_config config;
+    hf_image_request request;
+    if (extract_setup(&a, &config, &request) < 0) { Py_DECREF(path); return NULL; }
+    hf_image_list images;
+    hf_image_list_init(&images);
+    hf_error error, damage;
+    hf_error_clear(&error);
+    hf_error_clear(&damage);
+    const char *c_path = PyBytes_AS_STRING(path);
+    hf_status status;
+    size_t packets = 0;
+    Py_BEGIN_ALLOW_THREADS
+    status = hf_job_extract_file(c_path, &config, &request, &images, &packets, &damage, &error);
+    Py_END_ALLOW_THREADS
+    if (status != HF_OK) {
+        PyObject *display = PyUnicode_DecodeFSDefault(c_path);
+        if (display != NULL) {
+            raise_core_error(module, status, &error, display);
+            Py_DECREF(display);
+        }
+    } else {
+        result = file_images(&images, &damage, packets);
+    }
+    hf_image_list_free(&images);
+    Py_DECREF(path);
+    return result;
+}
+
+/* The exception object for a failed file (what raise_core_error would raise). */
+static PyObject *core_exception(PyObject *module, hf_status status, const hf_error *error,
+                                const char *c_path)
+{
+    PyObject *display = PyUnicode_DecodeFSDefault(c_path);
+    if (display == NULL) return NULL;
+    raise_core_error(module, status, error, display);
+    Py_DECREF(display);
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyErr_NormalizeException(&type, &value, &traceback);
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+    return value;   /* may be NULL if even that failed */
+}
+
+/* extract_files(paths, mode, ..., max_packets, threads=1) -> list, per file in order either
+ * (list of arrays, damage) or the exception object extract_file would have raised.  All files
+ * run in one GIL release on `threads` C worker threads (job.h: hf_job_extract_files). */
+static PyObject *extract_files(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"paths", "mode", "anonymize", "seed", "limit", "kind", "dim", "fill",
+                               "auto_dim", "append", "cols", "min_dim", "max_dim", "min_packets",
+                               "max_packets", "threads", NULL};
+    PyObject *paths_obj;
+    extract_args a = {0, 0, 0, 0, 0, 0, 0, 8, 0, 4, 0, 0, 0, 0};
+    int threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OiiKKi|LLppLLLLLi", keywords, &paths_obj,
+                                     &a.mode, &a.anonymize, &a.seed, &a.limit, &a.kind, &a.dim,
+                                     &a.fill, &a.auto_dim, &a.append, &a.cols, &a.min_dim,
+                                     &a.max_dim, &a.min_packets, &a.max_packets, &threads))
+        return NULL;
+    hf_job_config config;
+    hf_image_request request;
+    if (extract_setup(&a, &config, &request) < 0) return NULL;
+    PyObject *seq = PySequence_Fast(paths_obj, "paths must be a sequence of paths");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), converted = 0;
+    PyObject *result = NULL;
+    PyObject **encoded = PyMem_Calloc(n ? (size_t)n : 1, sizeof *encoded);
+    const char **c_paths = PyMem_Calloc(n ? (size_t)n : 1, sizeof *c_paths);
+    hf_file_result *results = PyMem_Calloc(n ? (size_t)n : 1, sizeof *results);
+    if (encoded == NULL || c_paths == NULL || results == NULL) { PyErr_NoMemory(); goto done; }
+    for (; converted < n; converted++) {
+        if (!PyUnicode_FSConverter(PySequence_Fast_GET_ITEM(seq, converted), &encoded[converted]))
+            goto done;
+        c_paths[converted] = PyBytes_AS_STRING(encoded[converted]);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    hf_job_extract_files(c_paths, (size_t)n, &config, &request, threads, results);
+    Py_END_ALLOW_THREADS
+    result = PyList_New(n);
+    if (result == NULL) goto freeing;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = results[i].status == HF_OK
+            ? file_images(&results[i].images, &results[i].damage, results[i].packets)
+            : core_exception(module, results[i].status, &results[i].error, c_paths[i]);
+        if (item == NULL) { Py_CLEAR(result); break; }
+        PyList_SET_ITEM(result, i, item);
+    }
+freeing:
+    hf_file_results_free(results, (size_t)n);
+done:
+    if (encoded != NULL)
+        for (Py_ssize_t i = 0; i < converted; i++) Py_DECREF(encoded[i]);
+    PyMem_Free(encoded);
+    PyMem_Free(c_paths);
+    PyMem_Free(results);
+    Py_DECREF(seq);
+    return result;
+}
 
 /* needs(kind, dim, fill, auto_dim, append, cols) -> (bytes per packet, packets per flow), each
  * -1 for "all": what the flow stage has to keep for this image (render.h). */
@@ -1003,6 +1205,13 @@ static PyMethodDef module_methods[] = {
      "max_packets) -> list of arrays"},
     {"render_packets", (PyCFunction)(void (*)(void))render_packets, METH_VARARGS | METH_KEYWORDS,
      "render_packets(packets, kind, dim, fill, auto_dim, append, cols) -> array"},
+    {"extract_file", (PyCFunction)(void (*)(void))extract_file, METH_VARARGS | METH_KEYWORDS,
+     "extract_file(path, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols, "
+     "min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage)"},
+    {"extract_files", (PyCFunction)(void (*)(void))extract_files, METH_VARARGS | METH_KEYWORDS,
+     "extract_files(paths, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols, "
+     "min_dim, max_dim, min_packets, max_packets, threads=1) -> list of (arrays, damage) or "
+     "exception objects"},
     {"needs", (PyCFunction)(void (*)(void))needs, METH_VARARGS | METH_KEYWORDS,
      "needs(kind, dim, fill, auto_dim, append, cols) -> (bytes_per_packet, packets_per_flow)"},
     {"encode_png", (PyCFunction)(void (*)(void))encode_png, METH_VARARGS | METH_KEYWORDS,
