@@ -960,6 +960,82 @@ static PyObject *write_png(PyObject *module, PyObject *args, PyObject *kwargs)
     return result;
 }
 
+/* write_pngs(items, level, filter, threads=1) -> list: for each (path, image) in order, None
+ * when written or the exception write_png would have raised.  Arrays and paths are taken with
+ * the GIL, then everything (float conversion, encoding, atomic writes) runs in one GIL release
+ * on `threads` C threads (png.h: hf_png_write_files).  An item that is not a (path, image) pair
+ * raises TypeError for the whole call before anything is written. */
+static PyObject *write_pngs(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"items", "level", "filter", "threads", NULL};
+    PyObject *items_obj;
+    hf_png_options options = {HF_PNG_DEFAULT_LEVEL, HF_PNG_DEFAULT_FILTER};
+    int threads = 1;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|iii", keywords, &items_obj, &options.level,
+                                     &options.filter, &threads))
+        return NULL;
+    PyObject *seq = PySequence_Fast(items_obj, "items must be a sequence of (path, image) pairs");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), acquired = 0;
+    PyObject *result = NULL;
+    PyObject **paths = PyMem_Calloc(n ? (size_t)n : 1, sizeof *paths);
+    gray8_source *sources = PyMem_Calloc(n ? (size_t)n : 1, sizeof *sources);
+    hf_png_job *jobs = PyMem_Calloc(n ? (size_t)n : 1, sizeof *jobs);
+    if (paths == NULL || sources == NULL || jobs == NULL) { PyErr_NoMemory(); goto done; }
+    for (; acquired < n; acquired++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, acquired);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+            PyErr_Format(PyExc_TypeError, "item %zd: expected a (path, image) pair", acquired);
+            goto done;
+        }
+        if (!PyUnicode_FSConverter(PyTuple_GET_ITEM(item, 0), &paths[acquired])) goto done;
+        if (gray8_acquire(PyTuple_GET_ITEM(item, 1), &sources[acquired]) < 0) {
+            Py_CLEAR(paths[acquired]);
+            goto done;
+        }
+        jobs[acquired].path = PyBytes_AS_STRING(paths[acquired]);
+        jobs[acquired].width = sources[acquired].cols;
+        jobs[acquired].height = sources[acquired].rows;
+        jobs[acquired].stride = sources[acquired].cols;
+    }
+    hf_png_pool *pool = state_of(module)->png_pool;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        hf_error_clear(&jobs[i].error);
+        jobs[i].status = HF_OK;
+        if (jobs[i].width == 0 || jobs[i].height == 0) {
+            jobs[i].status = hf_error_set(&jobs[i].error, HF_ARGUMENT, -1, -1,
+                                          "cannot save an empty image (%zu x %zu pixels)",
+                                          jobs[i].width, jobs[i].height);
+            continue;
+        }
+        jobs[i].pixels = gray8_pixels(&sources[i]);   /* NULL: skipped by the batch */
+        if (jobs[i].pixels == NULL)
+            jobs[i].status = hf_error_set(&jobs[i].error, HF_NOMEM, -1, -1, "png: out of memory");
+    }
+    hf_png_write_files(jobs, (size_t)n, &options, pool, threads);
+    Py_END_ALLOW_THREADS
+    result = PyList_New(n);
+    if (result == NULL) goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *status = jobs[i].status == HF_OK
+            ? Py_NewRef(Py_None)
+            : core_exception(module, jobs[i].status, &jobs[i].error, jobs[i].path);
+        if (status == NULL) { Py_CLEAR(result); break; }
+        PyList_SET_ITEM(result, i, status);
+    }
+done:
+    for (Py_ssize_t i = 0; i < acquired; i++) {
+        Py_XDECREF(paths[i]);
+        gray8_release(&sources[i]);
+    }
+    PyMem_Free(paths);
+    PyMem_Free(sources);
+    PyMem_Free(jobs);
+    Py_DECREF(seq);
+    return result;
+}
+
 /* probe(path) -> "pcap" | "pcapng"; raises for missing files and non-captures. */
 static PyObject *probe(PyObject *module, PyObject *arg)
 {
@@ -1218,6 +1294,8 @@ static PyMethodDef module_methods[] = {
      "encode_png(image, level, filter) -> bytes"},
     {"write_png", (PyCFunction)(void (*)(void))write_png, METH_VARARGS | METH_KEYWORDS,
      "write_png(path, image, level, filter) -> None (atomic)"},
+    {"write_pngs", (PyCFunction)(void (*)(void))write_pngs, METH_VARARGS | METH_KEYWORDS,
+     "write_pngs(items, level, filter, threads=1) -> list of None or exception objects"},
     {"probe", (PyCFunction)probe, METH_O, "probe(path) -> 'pcap' | 'pcapng'"},
     {"check_filter", (PyCFunction)check_filter, METH_O,
      "check_filter(expression) -> None; raises FilterError for a BPF expression libpcap rejects"},

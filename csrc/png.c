@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -500,4 +501,65 @@ hf_status hf_png_write_file_atomic(const char *path, const uint8_t *bytes, size_
                                    hf_error *error)
 {
     return hf_png_write_file_atomic_ex(path, bytes, length, 0, error);
+}
+
+/* ---- batch writer ------------------------------------------------------------------------ */
+
+typedef struct write_batch {
+    hf_png_job *jobs;
+    size_t n;
+    hf_png_options options;
+    hf_png_pool *pool;
+    atomic_size_t next;
+} write_batch;
+
+static void *write_worker(void *argument)
+{
+    write_batch *b = argument;
+    hf_png_encoder *encoder = NULL;
+    hf_error setup_error;
+    hf_error_clear(&setup_error);
+    hf_status setup = b->pool ? hf_png_pool_take(b->pool, &b->options, &encoder, &setup_error)
+                              : hf_png_encoder_new(&b->options, &encoder, &setup_error);
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->n) break;
+        hf_png_job *job = &b->jobs[i];
+        if (job->pixels == NULL) continue;   /* failed before the batch: left as it is */
+        hf_error_clear(&job->error);
+        if (setup != HF_OK) {
+            job->status = setup;
+            job->error = setup_error;
+            continue;
+        }
+        hf_buf *png = hf_png_encoder_buffer(encoder);
+        job->status = hf_png_encoder_encode(encoder, job->pixels, job->width, job->height,
+                                            job->stride, png, &job->error);
+        if (job->status == HF_OK)
+            job->status = hf_png_write_file_atomic(job->path, png->data, png->length, &job->error);
+    }
+    if (b->pool) hf_png_pool_give(b->pool, encoder);
+    else hf_png_encoder_free(encoder);
+    return NULL;
+}
+
+void hf_png_write_files(hf_png_job *jobs, size_t n, const hf_png_options *options,
+                        hf_png_pool *pool, int threads)
+{
+    write_batch b;
+    b.jobs = jobs;
+    b.n = n;
+    b.options = options ? *options : hf_png_default_options();
+    b.pool = pool;
+    atomic_init(&b.next, 0);
+    if (n == 0) return;
+    size_t wanted = threads < 1 ? 1 : (size_t)threads;
+    if (wanted > HF_PNG_MAX_THREADS) wanted = HF_PNG_MAX_THREADS;
+    if (wanted > n) wanted = n;
+    pthread_t workers[HF_PNG_MAX_THREADS];
+    size_t started = 0;
+    while (started + 1 < wanted && pthread_create(&workers[started], NULL, write_worker, &b) == 0)
+        started++;
+    write_worker(&b);
+    for (size_t t = 0; t < started; t++) pthread_join(workers[t], NULL);
 }

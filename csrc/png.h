@@ -137,6 +137,30 @@ hf_status hf_png_pool_take(hf_png_pool *pool,
 /* Give an encoder back (NULL is allowed); the pool frees it when it already holds max_idle. */
 void hf_png_pool_give(hf_png_pool *pool, hf_png_encoder *encoder);
 
+/* One image of a batch write (hf_png_write_files). */
+typedef struct hf_png_job {
+    const char *path;          /* borrowed */
+    const uint8_t *pixels;     /* borrowed; row y at pixels + y * stride; NULL = skip this job
+                                  (its status and error are left as they are) */
+    size_t width, height, stride;
+    hf_status status;          /* OUT */
+    hf_error error;            /* OUT, when status != HF_OK */
+} hf_png_job;
+
+/* The largest number of threads hf_png_write_files starts. */
+#define HF_PNG_MAX_THREADS 64
+
+/* Encode and write (hf_png_write_file_atomic) jobs[0..n) with `options` (NULL = defaults) on
+ * `threads` threads (<= 1: the calling thread only; at most HF_PNG_MAX_THREADS and n), each with
+ * one encoder from `pool` (may be NULL: encoders of their own).  Every job gets its own status;
+ * a failure does not stop the others.  Jobs are handed out in order; the files written do not
+ * depend on the thread count.  When a thread cannot be started, the others do its share. */
+void hf_png_write_files(hf_png_job *jobs,
+                        size_t n,
+                        const hf_png_options *options,
+                        hf_png_pool *pool,
+                        int threads);
+
 /* Flags of hf_png_write_file_atomic_ex. */
 #define HF_PNG_WRITE_DURABLE 1u  /* fsync the file before and its directory after the rename */
 

@@ -252,6 +252,17 @@ class FIPExtractor:
         os.makedirs(os.path.dirname(os.path.realpath(path)), exist_ok=True)
         save_png(img, path)
 
+    def save_images(self, images, output_dirs, threads=1, errors="raise"):
+        """save_image for many images in one C call (ours): image i goes to
+        ``f"{output_dirs[i]}_processed.png"`` (folders created first).  Encoding and writing run
+        with the GIL released on `threads` C threads.  errors: as save_pngs."""
+        paths = [f"{d}_processed.png" for d in output_dirs]
+        if len(paths) != len(images):
+            raise ValueError(f"{len(images)} images but {len(paths)} output paths")
+        for folder in {os.path.dirname(os.path.realpath(p)) for p in paths}:
+            os.makedirs(folder, exist_ok=True)
+        return save_pngs(list(zip(paths, images)), threads=threads, errors=errors)
+
     def convert(self, img, target_type_min, target_type_max, target_type):
         imin = img.min()
         imax = img.max()
@@ -333,4 +344,31 @@ def save_png(img, path, level=None, filter=None):
                     _core.PNG_DEFAULT_FILTER if filter is None else operator.index(filter))
 
 
-__all__ = ["FIPExtractor", "NetworkTrafficImage", "save_png"]
+def save_pngs(items, level=None, filter=None, threads=1, errors="raise"):
+    """save_png for many ``(path, image)`` pairs in one C call (ours): conversion, encoding and
+    the atomic writes run with the GIL released on `threads` C threads; the files do not depend
+    on `threads`.  Returns a list with, per item in order, None (written) or -- with
+    errors="return" -- the exception save_png would have raised.  errors="raise" (default):
+    every item is attempted, then the first failure (in list order) is raised."""
+    if errors not in ("raise", "return"):
+        raise ValueError(f"errors must be 'raise' or 'return', not {errors!r}")
+    threads = operator.index(threads)
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, not {threads}")
+    pairs = []
+    for item in items:
+        path, img = item
+        if not (type(img) is np.ndarray and img.ndim == 2 and img.dtype in _C_GRAY8_DTYPES):
+            img = as_gray8(img)
+        pairs.append((os.fspath(path), img))
+    statuses = _core.write_pngs(
+        pairs, _core.PNG_DEFAULT_LEVEL if level is None else operator.index(level),
+        _core.PNG_DEFAULT_FILTER if filter is None else operator.index(filter), threads)
+    if errors == "raise":
+        for status in statuses:
+            if status is not None:
+                raise status
+    return statuses
+
+
+__all__ = ["FIPExtractor", "NetworkTrafficImage", "save_png", "save_pngs"]

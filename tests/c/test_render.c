@@ -6,9 +6,12 @@
  * errors and overflow limits.
  */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "job.h"
 #include "render.h"
 
 static const uint8_t A[] = {1, 2, 3};
@@ -536,6 +539,125 @@ static void test_shape_mismatch_and_needs(void)
     CHECK_EQ_INT(full_image[31 * 32 + 31], (uint8_t)((63 + 15) * 7));
 }
 
+/* job.c's image path: keep limits give the images of the whole packet list, and a batch on two
+ * threads gives the one-thread results (files written here: pcap, Ethernet/IPv4/UDP frames). */
+static void write_capture(const char *path, int packets, int seed)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f == NULL) return;
+    const uint8_t header[24] = {0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                0xff, 0xff, 0, 0, 1, 0, 0, 0};
+    fwrite(header, 1, sizeof header, f);
+    uint32_t state = (uint32_t)seed * 2654435761u + 1;
+    for (int i = 0; i < packets; i++) {
+        uint8_t frame[14 + 20 + 8 + 300];
+        size_t payload = (state >> 8) % 300;
+        size_t length = 14 + 20 + 8 + payload;
+        for (size_t k = 0; k < length; k++) {
+            state = state * 1103515245u + 12345u;
+            frame[k] = (uint8_t)(state >> 16);
+        }
+        frame[12] = 0x08; frame[13] = 0x00;                        /* IPv4 */
+        frame[14] = 0x45; frame[15] = 0;
+        frame[16] = (uint8_t)((length - 14) >> 8); frame[17] = (uint8_t)(length - 14);
+        frame[20] = 0x40; frame[21] = 0; frame[22] = 64; frame[23] = 17;   /* DF, ttl, UDP */
+        frame[34 + 4] = (uint8_t)((length - 34) >> 8); frame[34 + 5] = (uint8_t)(length - 34);
+        uint32_t record[4] = {(uint32_t)i, 0, (uint32_t)length, (uint32_t)length};
+        fwrite(record, 4, 4, f);   /* little-endian host, as the magic says */
+        fwrite(frame, 1, length, f);
+    }
+    fclose(f);
+}
+
+static int same_images(const hf_image_list *a, const hf_image_list *b)
+{
+    if (a->count != b->count) return 0;
+    for (size_t i = 0; i < a->count; i++) {
+        const hf_image *x = &a->items[i], *y = &b->items[i];
+        if (x->shape.rows != y->shape.rows || x->shape.cols != y->shape.cols ||
+            x->shape.pixel_type != y->shape.pixel_type)
+            return 0;
+        size_t bytes = x->shape.rows * x->shape.cols * hf_render_pixel_size(x->shape.pixel_type);
+        if (bytes && memcmp(x->pixels, y->pixels, bytes) != 0) return 0;
+    }
+    return 1;
+}
+
+static void test_job_images(void)
+{
+    char paths[4][64];
+    const char *path_list[5];
+    for (int i = 0; i < 4; i++) {
+        snprintf(paths[i], sizeof paths[i], "/tmp/hf-test-render-%d-%d.pcap", (int)(uintptr_t)&paths % 100000, i);
+        write_capture(paths[i], 20 + 37 * i, i);
+        path_list[i] = paths[i];
+    }
+    path_list[4] = "/nonexistent/hf-test.pcap";
+    hf_job_config config;
+    memset(&config, 0, sizeof config);
+    config.mode = HF_PREPROCESS_NONE;
+    hf_anonymizer_init(&config.anonymizer, HF_ANONYMIZE_RANDOM, 5);
+    config.scapy_compat = 1;
+    const hf_image_params kinds[4] = {
+        {HF_IMAGE_FLOW_TILED_FIXED, 4, 7, 0, 0, 3},
+        {HF_IMAGE_MARKOV_FLOW, 0, 0, 0, 0, 2},
+        {HF_IMAGE_FLOW_TILED_AUTO, 5, 1, 0, 0, 0},
+        {HF_IMAGE_PACKET, 6, 2, 0, 0, 0},
+    };
+    for (int k = 0; k < 4; k++) {
+        for (int64_t min_packets = 0; min_packets <= 60; min_packets += 30) {
+            hf_image_request request = {kinds[k], 0, 0, min_packets, k == 2 ? 7 : 0};
+            for (int i = 0; i < 4; i++) {
+                /* whole list, then render */
+                hf_packet_list all;
+                hf_packet_list_init(&all);
+                hf_error error, damage;
+                CHECK_EQ_INT(hf_job_read_file(paths[i], &config, &all, &damage, &error), HF_OK);
+                hf_image_list want, got;
+                hf_image_list_init(&want);
+                hf_image_list_init(&got);
+                CHECK_EQ_INT(hf_job_render(&all, &request, &want, &error), HF_OK);
+                size_t packets = 0;
+                CHECK_EQ_INT(hf_job_extract_file(paths[i], &config, &request, &got, &packets,
+                                                 &damage, &error), HF_OK);
+                CHECK_EQ_INT(packets, all.count);
+                CHECK(same_images(&want, &got));
+                /* a list cut for another image is refused, not misdrawn */
+                hf_job_config cut = config;
+                hf_job_config_keep_for_image(&cut, &kinds[0]);
+                hf_packet_list limited;
+                hf_packet_list_init(&limited);
+                CHECK_EQ_INT(hf_job_read_file(paths[i], &cut, &limited, &damage, &error), HF_OK);
+                CHECK_EQ_INT(limited.total, all.count);
+                CHECK(limited.count <= 9);
+                hf_image_list other;
+                hf_image_list_init(&other);
+                hf_image_request flow = {{HF_IMAGE_FLOW, 0, 0, 0, 0, 0}, 0, 0, 0, 0};
+                if (limited.count < limited.total)
+                    CHECK_EQ_INT(hf_job_render(&limited, &flow, &other, &error), HF_ARGUMENT);
+                hf_image_list_free(&other);
+                hf_packet_list_free(&limited);
+                hf_image_list_free(&want);
+                hf_image_list_free(&got);
+                hf_packet_list_free(&all);
+            }
+            hf_file_result one[5], two[5];
+            hf_job_extract_files(path_list, 5, &config, &request, 1, one);
+            hf_job_extract_files(path_list, 5, &config, &request, 2, two);
+            for (int i = 0; i < 5; i++) {
+                CHECK_EQ_INT(one[i].status, two[i].status);
+                CHECK(same_images(&one[i].images, &two[i].images));
+                CHECK_EQ_INT(one[i].packets, two[i].packets);
+            }
+            CHECK_EQ_INT(one[4].status, HF_NOTFOUND);
+            hf_file_results_free(one, 5);
+            hf_file_results_free(two, 5);
+        }
+    }
+    for (int i = 0; i < 4; i++) remove(paths[i]);
+}
+
 int main(void)
 {
     test_packet_image();
@@ -546,5 +668,6 @@ int main(void)
     test_markov_flow();
     test_limits();
     test_shape_mismatch_and_needs();
+    test_job_images();
     return CHECK_REPORT();
 }
