@@ -74,10 +74,11 @@ def child_extract(p):
     module, cls, image_args = IMAGE_TYPES[p["image"]]
     image_args = p.get("image_args") or image_args
     image_type = getattr(importlib.import_module(module), cls)
-    save_png = None
+    save_png = save_pngs = None
     if p["output"] == "png":
         if p["impl"] == "ours":
             from heifip import save_png
+            from heifip.extractor import save_pngs
         else:
             raise SystemExit("1.1.1 PNG rows are not measured (its save_image goes through Pillow)")
     import_s = time.perf_counter() - t_import
@@ -95,8 +96,15 @@ def child_extract(p):
     images = passes = 0
     png_bytes = 0
 
+    batch = p.get("batch", False)
+    two_call = p.get("two_call", False)
+
     def one(i, f):
-        imgs = ex.create_image_from_file(f, *args)
+        if two_call:   # the old two-call path: every packet read, dissected, preprocessed, kept
+            imgs = ex._create_matrix(ex._read_file(f, args[0]), image_type,
+                                     ex._bind(image_type, args[7:], {}), *args[2:6])
+        else:
+            imgs = ex.create_image_from_file(f, *args)
         if save_png is not None:
             for j, img in enumerate(imgs):
                 save_png(img, os.path.join(outdir, "%d_%d.png" % (i, j)), level, filt)
@@ -105,7 +113,18 @@ def child_extract(p):
     try:
         t0, c0 = time.perf_counter(), time.process_time()
         deadline = t0 + p["min_seconds"]
-        if threads:
+        if batch:
+            while True:
+                results = ex.create_images_from_files(files, *args, threads=max(threads, 1))
+                if save_pngs is not None:
+                    save_pngs([(os.path.join(outdir, "%d_%d.png" % (i, j)), img)
+                               for i, imgs in enumerate(results) for j, img in enumerate(imgs)],
+                              level, filt, threads=max(threads, 1))
+                images += sum(len(r) for r in results)
+                passes += 1
+                if time.perf_counter() >= deadline:
+                    break
+        elif threads:
             from concurrent.futures import ThreadPoolExecutor
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 while True:
@@ -135,19 +154,23 @@ def child_png(p):
     """heifip._core.encode_png (or save_png to files) on the dumped pixels, passes until min_s."""
     import numpy as np
     from heifip import _core, save_png
+    from heifip.extractor import save_pngs
     w, h = p["width"], p["height"]
     raw = np.fromfile(p["raw"], dtype=np.uint8)
     arrays = [a.copy() for a in raw.reshape(-1, h, w)]
     level = _core.PNG_DEFAULT_LEVEL if p["level"] is None else p["level"]
     filt = _core.PNG_DEFAULT_FILTER if p["filter"] is None else p["filter"]
-    outdir = _png_dir() if p["mode"] == "file" else None
+    outdir = _png_dir() if p["mode"] in ("file", "batch") else None
     encode = _core.encode_png
     images = passes = out_bytes = 0
     try:
         t0, c0 = time.perf_counter(), time.process_time()
         deadline = t0 + p["min_seconds"]
         while True:
-            if outdir:
+            if p["mode"] == "batch":
+                save_pngs([(os.path.join(outdir, "%d.png" % i), a) for i, a in enumerate(arrays)],
+                          level, filt, threads=p.get("threads", 1))
+            elif outdir:
                 for i, a in enumerate(arrays):
                     save_png(a, os.path.join(outdir, "%d.png" % i), level, filt)
             else:
@@ -398,13 +421,14 @@ class Suite:
 
     def extract(self, name, spec, image="flow-tiled-fixed", preprocess="NONE", output="arrays",
                 packet_limit=64, impl="ours", threads=0, level=None, filt=None, repeats=None,
-                min_seconds=None, group="packets", image_args=None):
+                min_seconds=None, group="packets", image_args=None, batch=False, two_call=False):
         if not self.wanted(name):
             return None
         params = {"kind": "extract", "impl": impl, "input": spec, "image": image,
                   "preprocess": preprocess, "output": output, "packet_limit": packet_limit,
                   "threads": threads, "level": level, "filter": filt, "image_args": image_args,
-                  "min_seconds": self.min_seconds if min_seconds is None else min_seconds}
+                  "min_seconds": self.min_seconds if min_seconds is None else min_seconds,
+                  "batch": batch, "two_call": two_call}
         if impl == "1.1.1":
             python, env = self.oracle
             fn = lambda: self.child(params, python=python, env=env, cwd=tempfile.gettempdir())
@@ -414,9 +438,10 @@ class Suite:
         packets, nbytes = self.counts[spec]
         return self.add_row(name, spec, runs, packets=packets, nbytes=nbytes, group=group)
 
-    def png(self, name, raw, w, h, level, filt, mode="encode"):
+    def png(self, name, raw, w, h, level, filt, mode="encode", threads=1):
         params = {"kind": "png", "raw": raw, "width": w, "height": h, "level": level,
-                  "filter": filt, "mode": mode, "min_seconds": self.min_seconds}
+                  "filter": filt, "mode": mode, "min_seconds": self.min_seconds,
+                  "threads": threads}
         runs = self.repeat(lambda: self.child(params))
         return self.add_row(name, None, runs, raw_bytes=[r["raw_bytes"] for r, _ in runs],
                             group="png")
@@ -501,6 +526,8 @@ class Suite:
                      min_seconds=0)
         self.extract("ours markov-flow NONE -> arrays", big, image="markov-flow",
                      packet_limit=0, min_seconds=0)
+        self.extract("ours FTF 16/8 NONE -> arrays, every packet kept (read_file + render)", big,
+                     packet_limit=0, min_seconds=0, two_call=True)
 
         print("[memory: the same on a 10x smaller capture]")
         self.bare_loop(big_small)
@@ -523,6 +550,8 @@ class Suite:
         self.bare_loop(oracle_spec, name="bare pcap_next_ex loop (C), 1.1.1 subset")
         ours_same = self.extract("ours FTF 16/8 NONE -> arrays (1.1.1's files)", oracle_spec,
                                  group="oracle")
+        self.extract("ours FTF 16/8 NONE -> arrays, batch (1.1.1's files)", oracle_spec,
+                     group="oracle", batch=True)
         ref = None
         if self.oracle:
             ref = self.extract("heifip 1.1.1 FTF 16/8 NONE -> arrays", oracle_spec,
@@ -549,6 +578,10 @@ class Suite:
                                  True)
             ours = self.png("ours encode_png L1 f0 %dx%d" % (w, h), raw, w, h, 1, 0)
             self.png("ours save_png L1 f0 to file %dx%d" % (w, h), raw, w, h, 1, 0, mode="file")
+            self.png("ours save_pngs L1 f0 to files, batch %dx%d" % (w, h), raw, w, h, 1, 0,
+                     mode="batch")
+            self.png("ours save_pngs L1 f0 to files, batch threads=2 %dx%d" % (w, h), raw, w, h,
+                     1, 0, mode="batch", threads=2)
             self.png("ours encode_png L6 adaptive (Pillow-like) %dx%d" % (w, h), raw, w, h, 6, -1)
             png_pairs.append(((w, h), base, basec, ours))
 
@@ -560,6 +593,14 @@ class Suite:
                           threads=2, level=6, filt=-1, group="threads", image_args=big_tiles)
         ta = self.extract("ours FTF 32/8 NONE -> arrays, threads=1", small, threads=1,
                           group="threads", image_args=big_tiles)
+        b1 = self.extract("ours FTF 32/8 NONE -> PNG L6, batch threads=1", small, output="png",
+                          threads=1, level=6, filt=-1, group="threads", image_args=big_tiles,
+                          batch=True)
+        b2 = self.extract("ours FTF 32/8 NONE -> PNG L6, batch threads=2", small, output="png",
+                          threads=2, level=6, filt=-1, group="threads", image_args=big_tiles,
+                          batch=True)
+        ba = self.extract("ours FTF 32/8 NONE -> arrays, batch threads=1", small, threads=1,
+                          group="threads", image_args=big_tiles, batch=True)
 
         print("[import time]")
         imp = self.import_time()
@@ -607,6 +648,22 @@ class Suite:
             self.target("threads=2 >= 1.8x threads=1 (PNG dominated%s)" % (
                 ", PNG %.0f%% of 1-thread time" % (100 * share) if share is not None else ""),
                 "%.2fx" % x, x >= 1.8)
+        if b1 and b2:
+            x = b2["ips"] / b1["ips"]
+            share = 1.0 - (b1["ips"] / ba["ips"]) if ba and ba.get("ips") else None
+            self.target("  (same, batch: create_images_from_files + save_pngs, C threads%s)" % (
+                ", PNG %.0f%% of 1-thread time" % (100 * share) if share is not None else ""),
+                "%.2fx" % x, x >= 1.8)
+        bs = find("ours FTF 16/8 NONE -> arrays, batch (1.1.1's files)")
+        if ref and bs:
+            x = bs["pps"] / ref["pps"]
+            self.target("  (same files, batch: create_images_from_files)",
+                        "%.0fx (CPU-time: %.0fx)" % (x, bs["ppcs"] / ref["ppcs"]), x >= 3000)
+        full = find("ours FTF 16/8 NONE -> arrays, every packet kept (read_file + render)")
+        if full and full.get("x_bare"):
+            self.target("  (big capture, every packet dissected + preprocessed + kept)",
+                        "%.0f%% (CPU-time: %.0f%%)" % (100 * full["x_bare"], 100 * full["x_bare_cpu"]),
+                        full["x_bare"] >= 0.5)
         worst = max(v for v in (imp["inproc_ms"], imp["importtime_ms"]) if v is not None)
         self.target("import heifip < 50 ms (timed in-process; -X importtime)",
                     "%.1f ms; %s ms" % (imp["inproc_ms"], _num(imp["importtime_ms"], 1)), worst < 50)

@@ -106,6 +106,7 @@ class FIPExtractor:
             raise ValueError(f"packet_limit must be >= 0 or None, not {packet_limit}")
         self.processor = PacketProcessor()
         self.images_created = []
+        self._bound_cache = {}
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -155,21 +156,21 @@ class FIPExtractor:
                                image_type=PacketImage, min_image_dim=0, max_image_dim=0,
                                min_packets_per_flow=0, max_packets_per_flow=0,
                                remove_duplicates=False, *args, **image_arguments):
-        bound = self._bind(image_type, args, image_arguments)
+        image = self._image_arguments(image_type, args, image_arguments)
         limits = _fast_limits(min_image_dim, max_image_dim, min_packets_per_flow,
                               max_packets_per_flow)
         if limits is None or self.processor.hash_dict:
             # de-duplication against hash_dict, or limits that raise: 1.1.1's order of steps
             packets = self._read_file(input_file, preprocessing_type)
-            return self._create_matrix(packets, image_type, bound, min_image_dim, max_image_dim,
-                                       min_packets_per_flow, max_packets_per_flow)
+            return self._create_matrix(packets, image_type, self._bind(image_type, args,
+                                                                       image_arguments),
+                                       min_image_dim, max_image_dim, min_packets_per_flow,
+                                       max_packets_per_flow)
         # One C call: read + render, GIL released, only the packets/bytes the image can use kept
         # (a directory is IsADirectoryError from C, as os.path.isdir made it before).
         images, damage = _core.extract_file(
             input_file, preprocess_mode(preprocessing_type), self._anonymize, self.seed,
-            self.packet_limit, image_type._kind, bound.get("dim", 0), bound.get("fill", 0),
-            bound.get("auto_dim", False), bound.get("append", False), bound.get("cols", 0),
-            *limits)
+            self.packet_limit, *image, *limits)
         if damage is not None:
             _warn_damage(os.fspath(input_file), damage, stacklevel=3)
         return images
@@ -197,7 +198,7 @@ class FIPExtractor:
         threads = operator.index(threads)
         if threads < 1:
             raise ValueError(f"threads must be >= 1, not {threads}")
-        bound = self._bind(image_type, args, image_arguments)
+        image = self._image_arguments(image_type, args, image_arguments)
         limits = _fast_limits(min_image_dim, max_image_dim, min_packets_per_flow,
                               max_packets_per_flow)
         files = list(input_files)
@@ -216,9 +217,7 @@ class FIPExtractor:
             return results
         outcomes = _core.extract_files(
             files, preprocess_mode(preprocessing_type), self._anonymize, self.seed,
-            self.packet_limit, image_type._kind, bound.get("dim", 0), bound.get("fill", 0),
-            bound.get("auto_dim", False), bound.get("append", False), bound.get("cols", 0),
-            *limits, threads)
+            self.packet_limit, *image, *limits, threads)
         results = []
         for f, outcome in zip(files, outcomes):
             if isinstance(outcome, BaseException):
@@ -271,6 +270,27 @@ class FIPExtractor:
         return (a * img + b).astype(target_type)
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _image_arguments(self, image_type, args, image_arguments):
+        """(kind, dim, fill, auto_dim, append, cols) for the core, from 1.1.1's image arguments.
+        Bound once per distinct (type, values, value types) and remembered: binding costs more
+        than a small file's whole C work.  Errors are raised every time (never remembered)."""
+        try:
+            key = (image_type, args, tuple(map(type, args)), tuple(image_arguments.items()),
+                   tuple(map(type, image_arguments.values())))
+            cached = self._bound_cache.get(key)
+        except TypeError:   # unhashable arguments: bind every time
+            key = cached = None
+        if cached is not None:
+            return cached
+        bound = self._bind(image_type, args, image_arguments)
+        value = (image_type._kind, bound.get("dim", 0), bound.get("fill", 0),
+                 bound.get("auto_dim", False), bound.get("append", False), bound.get("cols", 0))
+        if key is not None:
+            if len(self._bound_cache) >= 64:
+                self._bound_cache.clear()
+            self._bound_cache[key] = value
+        return value
 
     @staticmethod
     def _bind(image_type, args, image_arguments):
