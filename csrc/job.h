@@ -56,7 +56,10 @@ hf_status hf_packet_list_append(hf_packet_list *list,
 /* Bytes and length of packet i (i < count). */
 static inline const uint8_t *hf_packet_list_data(const hf_packet_list *list, size_t i)
 {
-    return list->bytes.data + list->offsets[i];
+    /* bytes.data stays NULL while every packet is empty, and NULL + 0 is undefined in C
+     * (fuzz finding 1, tests/fuzz/regressions/pipeline-packet-list-data-null-plus-zero) */
+    static const uint8_t empty[1] = {0};
+    return list->bytes.data != NULL ? list->bytes.data + list->offsets[i] : empty;
 }
 static inline size_t hf_packet_list_length(const hf_packet_list *list, size_t i)
 {

@@ -17,6 +17,7 @@ CONTEXT_SETTINGS = dict(help_option_names=["-h", "--help"], show_default=True)
 _LAZY = {
     "FIPExtractor": "heifip.extractor",
     "save_png": "heifip.extractor",
+    "save_pngs": "heifip.extractor",
     "PacketProcessorType": "heifip.layers",
     "is_capture": "heifip._capture",
     "extract": "heifip.sessions",
