@@ -15,7 +15,7 @@ CORE_SRC := $(filter-out csrc/module.c,$(wildcard csrc/*.c))
 CTESTS := $(patsubst tests/c/%.c,build/ctest/%,$(wildcard tests/c/test_*.c))
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
-.PHONY: all deps test-deps venv build demo test ctest pytest sanitize oracle clean bench bench-quick bench-deps
+.PHONY: all deps test-deps venv build demo test ctest pytest sanitize oracle clean bench bench-quick bench-deps fuzz fuzz-replay
 
 all: build
 
@@ -53,7 +53,7 @@ build/ctest/%: tests/c/%.c $(CORE_SRC) $(wildcard csrc/*.h) tests/c/check.h
 pytest: build
 	$(PY) -m pytest -q
 
-test: test-deps build ctest
+test: test-deps build ctest fuzz-replay
 	$(PY) -m pytest -q
 
 # The Python suite against an ASan+UBSan build of the extension, in a venv of its own.  Python
@@ -71,6 +71,17 @@ sanitize: test-deps
 	  PYTHONMALLOC=malloc HEIFIP_SANITIZED=1 $(ASAN_VENV)/bin/python -m pytest -q -x
 	rm -rf build/temp.* build/lib.* heifip/_core*.so
 	$(PIP) install -q --no-build-isolation -e .
+
+# Fuzzing (tests/fuzz/README.md): `make fuzz` runs each libFuzzer harness for FUZZ_SECONDS with
+# a seed corpus made from ../shared/pcaps and tests/fuzz/corpus; `make fuzz-replay` replays the
+# regressions and seeds through the same harnesses built with gcc + ASan/UBSan (part of `make test`).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq clang libclang-rt-14-dev; }
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-replay: deps
+	tests/fuzz/replay.sh
 
 # Benchmarks (issue 5): a table on stdout and in benchmarks/results.md, against heifip 1.1.1 and a
 # bare libpcap loop.  `make bench-quick` is the short smoke run.  BENCH_ARGS=--no-oracle etc.

@@ -50,23 +50,12 @@ static void check_list(const hf_packet_list *list)
     FUZZ_CHECK(list->offsets[list->count] == list->bytes.length);
 }
 
-/* hf_packet_list_data; with -DFUZZ_SKIP_FINDING_1 the harness steps around fuzz finding 1
- * (job.h: NULL + 0 when every packet of the list is empty) so that fuzzing can go on while the
- * fix is pending; the regression file reproduces it without the flag (clang UBSan). */
-static const uint8_t *list_data(const hf_packet_list *list, size_t i)
-{
-#ifdef FUZZ_SKIP_FINDING_1
-    if (list->bytes.data == NULL) return NULL;
-#endif
-    return hf_packet_list_data(list, i);
-}
-
 static hf_packet_view *views_of(const hf_packet_list *list, size_t n)
 {
     hf_packet_view *v = calloc(n ? n : 1, sizeof *v);
     if (!v) return NULL;
     for (size_t i = 0; i < n; i++) {
-        v[i].data = list_data(list, i);
+        v[i].data = hf_packet_list_data(list, i);
         v[i].length = hf_packet_list_length(list, i);
     }
     return v;
