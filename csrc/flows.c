@@ -724,6 +724,7 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
     }
 
     /* Allocate everything first: on failure nothing below has happened. */
+    hf_status failure = HF_NOMEM;
     flow_entry *created = NULL;
     hf_flow *flow = entry && !starts_flow ? entry->flow : NULL;
     if (starts_flow) {
@@ -733,6 +734,20 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
             created = hf_calloc(1, sizeof *created);
             if (created == NULL || table_reserve_slot(table) != HF_OK) goto nomem;
         }
+    }
+    hf_flow_packet resolved;
+    if (packet->materialize != NULL) {
+        resolved = *packet;
+        resolved.materialize = NULL;
+        resolved.bytes = NULL;
+        resolved.length = 0;
+        if (flow_keeps_next(table, flow)) {
+            failure = packet->materialize(packet->materialize_context, &resolved.bytes,
+                                          &resolved.length);
+            if (failure != HF_OK) goto nomem;
+            failure = HF_NOMEM;
+        }
+        packet = &resolved;
     }
     if (flow_reserve(table, flow, packet) != HF_OK) goto nomem;
 
@@ -772,6 +787,8 @@ nomem:
     if (starts_flow) hf_flow_free(flow);
     else if (entry) account_flow(table, entry);  /* a capacity may have grown */
     hf_free(created);
+    if (failure != HF_NOMEM)
+        return hf_error_set(error, failure, record, -1, "flows: the packet's bytes could not be made");
     return hf_error_set(error, HF_NOMEM, record, -1, "flows: out of memory");
 }
 

@@ -174,6 +174,13 @@ typedef struct hf_flow_packet {
     const uint8_t *bytes;     /* borrowed: the preprocessed byte string; may be NULL if length 0 */
     size_t length;
     uint64_t frame_length;    /* original length of the frame, summed into hf_flow.byte_count */
+    /* Optional (NULL = `bytes`/`length` are final): make the packet's bytes only if its flow
+     * keeps them -- preprocessing a packet that max_packets would drop is wasted work.  Called at
+     * most once per add, before anything is committed, with `bytes`/`length` ignored; OUT: the
+     * bytes (borrowed until the add returns) and their length.  A status other than HF_OK aborts
+     * the add as HF_NOMEM does (the table is unchanged) and is returned. */
+    hf_status (*materialize)(void *context, const uint8_t **bytes, size_t *length);
+    void *materialize_context;
 } hf_flow_packet;
 
 typedef struct hf_flow_config {

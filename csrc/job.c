@@ -403,6 +403,29 @@ fail:
     return status;
 }
 
+/* What materialize_packet needs to preprocess one record into the job's scratch buffer. */
+typedef struct materialize_context {
+    hf_flow_job *job;
+    const hf_record *record;
+    const hf_dissection *dissection;
+    hf_error *error;
+} materialize_context;
+
+static hf_status materialize_packet(void *context, const uint8_t **bytes, size_t *length)
+{
+    materialize_context *m = context;
+    hf_address_map addresses;
+    hf_address_map_begin(&addresses, &m->job->packets.anonymizer, m->record->index,
+                         m->record->data, m->record->caplen);
+    m->job->scratch.length = 0;
+    hf_status status = hf_preprocess_packet(m->record->data, m->record->caplen, m->dissection,
+                                            m->job->packets.mode, &addresses, &m->job->scratch,
+                                            m->error);
+    *bytes = m->job->scratch.data;
+    *length = m->job->scratch.length;
+    return status;
+}
+
 /* Read, filter, dissect, preprocess and add one record.  OUT: *done = 1 at the end of input. */
 static hf_status feed_one(hf_flow_job *job, int *done, hf_error *error)
 {
@@ -437,17 +460,12 @@ static hf_status feed_one(hf_flow_job *job, int *done, hf_error *error)
     status = hf_flow_key_from_dissection(record.data, record.caplen, &dissection, &packet);
     if (status != HF_OK)
         return hf_error_set(error, status, (int64_t)record.index, -1, "no flow key");
-    hf_address_map addresses;
-    hf_address_map_begin(&addresses, &job->packets.anonymizer, record.index, record.data,
-                         record.caplen);
-    job->scratch.length = 0;
-    status = hf_preprocess_packet(record.data, record.caplen, &dissection, job->packets.mode,
-                                  &addresses, &job->scratch, error);
-    if (status != HF_OK) return status;
+    /* Preprocess only if the flow keeps the packet (flows.h, materialize). */
+    materialize_context context = {job, &record, &dissection, error};
+    packet.materialize = materialize_packet;
+    packet.materialize_context = &context;
     packet.timestamp_ns = record.timestamp_ns;
     packet.record_index = record.index;
-    packet.bytes = job->scratch.data;
-    packet.length = job->scratch.length;
     packet.frame_length = record.wirelen > record.caplen ? record.wirelen : record.caplen;
     return hf_flow_table_add(job->table, &packet, error);
 }

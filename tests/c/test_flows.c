@@ -1069,6 +1069,59 @@ static void test_key_from_dissection(void)
     CHECK_EQ_INT(hf_flow_key_from_dissection(NULL, 5, &d, &p), HF_ARGUMENT);
 }
 
+/* materialize: bytes are made only for packets the flow keeps; a failure aborts the add. */
+typedef struct made_bytes {
+    int calls;
+    hf_status status;
+    uint8_t storage[8];
+} made_bytes;
+
+static hf_status make_bytes(void *context, const uint8_t **bytes, size_t *length)
+{
+    made_bytes *m = context;
+    m->calls++;
+    for (int i = 0; i < 8; i++) m->storage[i] = (uint8_t)(0xa0 + m->calls);
+    *bytes = m->storage;
+    *length = 8;
+    return m->status;
+}
+
+static void test_materialize_only_kept_packets(void)
+{
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    c.max_packets = 2;
+    hf_flow_table *t = new_table(&c);
+    made_bytes made = {0, HF_OK, {0}};
+    for (uint64_t r = 0; r < 5; r++) {
+        hf_flow_packet p = make_packet(r, (int64_t)r, UDP, 0, 0, NULL);
+        p.key.family = 4;
+        put4(p.key.address[0], IP4(1, 1, 1, 1));
+        put4(p.key.address[1], IP4(2, 2, 2, 2));
+        p.materialize = make_bytes;
+        p.materialize_context = &made;
+        CHECK_EQ_INT(hf_flow_table_add(t, &p, NULL), HF_OK);
+    }
+    CHECK_EQ_INT(made.calls, 2);                 /* records 2..4 are counted, not made */
+    made.status = HF_INVALID;
+    hf_flow_packet q = make_packet(9, 9, UDP, 0, 0, NULL);
+    q.key.family = 4;
+    put4(q.key.address[0], IP4(3, 3, 3, 3));
+    put4(q.key.address[1], IP4(4, 4, 4, 4));
+    q.materialize = make_bytes;
+    q.materialize_context = &made;
+    CHECK_EQ_INT(hf_flow_table_add(t, &q, NULL), HF_INVALID);   /* aborted: no new flow */
+    hf_flow_table_finish(t);
+    hf_flow *out[4];
+    CHECK_EQ_INT(pop_all(t, out, 4), 1);
+    CHECK_EQ_INT(out[0]->packet_count, 5);
+    CHECK_EQ_INT(out[0]->kept_count, 2);
+    CHECK_EQ_INT(out[0]->packets[0].length, 8);
+    CHECK_EQ_INT(out[0]->packets[0].data[0], 0xa1);
+    CHECK_EQ_INT(out[0]->packets[1].data[7], 0xa2);
+    free_all(out, 1);
+    hf_flow_table_free(t);
+}
+
 int main(void)
 {
     test_session_interleaved();
@@ -1083,6 +1136,7 @@ int main(void)
     test_backward_timestamps();
     test_ipv6_and_key_normalisation();
     test_limits();
+    test_materialize_only_kept_packets();
     test_eviction();
     test_file_mode_and_non_ip();
     test_arguments();
