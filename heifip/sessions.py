@@ -46,25 +46,41 @@ IMAGE_NAMES = {
 PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp6", 132: "sctp"}
 
 
-@dataclass(frozen=True)
 class FlowMeta:
-    """What is known of one flow.  Addresses are anonymised as the extractor's addresses are."""
-    source: str                 #: the capture file
-    index: int                  #: position among the flows of this capture (emission order)
-    family: int                 #: 4, 6, or 0 (non-IP / split="file")
-    protocol: int               #: IP protocol number (6 TCP, 17 UDP, ...)
-    src: Optional[str]          #: client (session) or sender (flow) address
-    sport: int
-    dst: Optional[str]
-    dport: int
-    first_timestamp_ns: int
-    last_timestamp_ns: int
-    packets: int                #: packets seen in the flow (kept or not)
-    bytes: int                  #: their wire bytes
-    kept_packets: int           #: packets kept for the image (max_packets and image limits)
-    first_record: int           #: record index of the first packet in the capture
-    last_record: int
-    end: str                    #: "fin", "rst", "new_syn", "idle", "active", "evicted", "end_of_input"
+    """What is known of one flow.  Addresses are anonymised as the extractor's addresses are.
+
+    Fields: source (the capture file), index (position among the flows of this capture, in
+    emission order), family (4, 6, or 0 for non-IP / split="file"), protocol (IP protocol
+    number), src/sport and dst/dport (client -> server for sessions, sender -> receiver for
+    flows; addresses as strings, None for family 0), first_timestamp_ns, last_timestamp_ns,
+    packets (seen in the flow, kept or not), bytes (their wire bytes), kept_packets (kept for
+    the image), first_record / last_record (record indices in the capture) and end ("fin",
+    "rst", "new_syn", "idle", "active", "evicted", "end_of_input").  Treat it as read-only;
+    addresses are formatted on first use (a capture can have millions of flows)."""
+
+    __slots__ = ("source", "index", "family", "protocol", "_src", "sport", "_dst", "dport",
+                 "first_timestamp_ns", "last_timestamp_ns", "packets", "bytes", "kept_packets",
+                 "first_record", "last_record", "end", "_text")
+
+    def __init__(self, source, values):
+        (self.family, self.protocol, self._src, self.sport, self._dst, self.dport,
+         self.first_timestamp_ns, self.last_timestamp_ns, self.packets, self.bytes,
+         self.kept_packets, self.first_record, self.last_record, self.end, self.index) = values
+        self.source = source
+        self._text = None
+
+    def _addresses(self):
+        if self._text is None:
+            self._text = (_address(self.family, self._src), _address(self.family, self._dst))
+        return self._text
+
+    @property
+    def src(self) -> Optional[str]:
+        return self._addresses()[0]
+
+    @property
+    def dst(self) -> Optional[str]:
+        return self._addresses()[1]
 
     @property
     def protocol_name(self) -> str:
@@ -89,6 +105,20 @@ class FlowMeta:
         return (f"{self.first_record:09d}_{self.protocol_name}_{host(self.src)}_{self.sport}"
                 f"_{host(self.dst)}_{self.dport}")
 
+    def __repr__(self):
+        return (f"FlowMeta(source={self.source!r}, index={self.index}, {self.protocol_name} "
+                f"{self.src}:{self.sport} -> {self.dst}:{self.dport}, packets={self.packets}, "
+                f"end={self.end!r})")
+
+    def __eq__(self, other):
+        return isinstance(other, FlowMeta) and all(
+            getattr(self, f) == getattr(other, f) for f in (
+                "source", "index", "family", "protocol", "_src", "sport", "_dst", "dport",
+                "first_timestamp_ns", "last_timestamp_ns", "packets", "bytes", "kept_packets",
+                "first_record", "last_record", "end"))
+
+    __hash__ = None
+
 
 @dataclass(frozen=True)
 class Flow:
@@ -102,14 +132,6 @@ def _address(family, raw):
     if family == 6 and len(raw) == 16:
         return str(ipaddress.IPv6Address(raw))
     return None
-
-
-def _meta(source, values) -> FlowMeta:
-    (family, protocol, a0, p0, a1, p1, first_ns, last_ns, packets, nbytes, kept, first_record,
-     last_record, end, sequence) = values
-    return FlowMeta(source, sequence, family, protocol, _address(family, a0), p0,
-                    _address(family, a1), p1, first_ns, last_ns, packets, nbytes, kept,
-                    first_record, last_record, end)
 
 
 def _sources(source):
@@ -150,7 +172,7 @@ def _readers(source, split, preprocessing, bpf, idle_timeout, active_timeout, ma
 
 def _iterate(path, reader):
     for packets, values in reader:
-        yield packets, _meta(path, values)
+        yield packets, FlowMeta(path, values)
     if reader.damage is not None:
         record, _offset, reason = reader.damage
         warnings.warn(CaptureDamageWarning(f"{path}: record {record}: {reason}; the flows use "
