@@ -57,6 +57,8 @@ def oracle_python():
     try:
         return oracle.oracle_python()
     except oracle.OracleUnavailable as exc:
+        if os.environ.get("HEIFIP_REQUIRE_ORACLE") == "1":   # CI: the comparison must run
+            raise
         pytest.skip(f"heifip 1.1.1 oracle unavailable: {exc}")
 
 
