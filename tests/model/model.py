@@ -1,4 +1,4 @@
-# Copied verbatim from /work/shared/docs/reference-semantics.md, Appendix A: a pure-bytes model of
+# Copied verbatim from ../shared/docs/reference-semantics.md, Appendix A: a pure-bytes model of
 # heifip 1.1.1 per-packet processing, used as a test oracle for unit cases (97.5 % exact on the corpus).
 """Pure-bytes model of heifip 1.1.1 per-packet processing (NONE and HEADER).
 Layer chain = list of dicts {cls, off, hlen}; last layer may be Raw (payload).
