@@ -154,17 +154,23 @@ static hf_status read_all(hf_reader *reader, const hf_job_config *config, hf_pac
     return status;
 }
 
+/* The common tail of the two read entry points: read everything from an opened reader. */
+static hf_status read_opened(hf_reader *reader, const hf_job_config *config, hf_packet_list *out,
+                             hf_error *damage, hf_error *error)
+{
+    hf_reader_set_scapy_compat(reader, config->scapy_compat);
+    hf_status status = read_all(reader, config, out, damage, error);
+    hf_reader_free(reader);
+    return status;
+}
+
 hf_status hf_job_read_file(const char *path, const hf_job_config *config, hf_packet_list *out,
                            hf_error *damage, hf_error *error)
 {
     if (damage) hf_error_clear(damage);
     hf_reader *reader = NULL;
     hf_status status = hf_reader_open_path(path, &reader, error);
-    if (status != HF_OK) return status;
-    hf_reader_set_scapy_compat(reader, config->scapy_compat);
-    status = read_all(reader, config, out, damage, error);
-    hf_reader_free(reader);
-    return status;
+    return status != HF_OK ? status : read_opened(reader, config, out, damage, error);
 }
 
 hf_status hf_job_read_memory(const uint8_t *data, size_t length, const hf_job_config *config,
@@ -173,11 +179,7 @@ hf_status hf_job_read_memory(const uint8_t *data, size_t length, const hf_job_co
     if (damage) hf_error_clear(damage);
     hf_reader *reader = NULL;
     hf_status status = hf_reader_open_memory(data, length, &reader, error);
-    if (status != HF_OK) return status;
-    hf_reader_set_scapy_compat(reader, config->scapy_compat);
-    status = read_all(reader, config, out, damage, error);
-    hf_reader_free(reader);
-    return status;
+    return status != HF_OK ? status : read_opened(reader, config, out, damage, error);
 }
 
 hf_status hf_job_process_frames(const hf_frame *frames, size_t n, const hf_job_config *config,
