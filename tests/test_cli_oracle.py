@@ -49,17 +49,8 @@ DETERMINISTIC_FIP = (
 def oracle_python():
     if not CORPUS.is_dir():
         pytest.skip(f"{CORPUS} is not available")
-    sys.path.insert(0, str(REPO / "tests" / "parity"))
-    try:
-        import oracle
-    finally:
-        sys.path.pop(0)
-    try:
-        return oracle.oracle_python()
-    except oracle.OracleUnavailable as exc:
-        if os.environ.get("HEIFIP_REQUIRE_ORACLE") == "1":   # CI: the comparison must run
-            raise
-        pytest.skip(f"heifip 1.1.1 oracle unavailable: {exc}")
+    from oracle_support import oracle_python_or_skip
+    return oracle_python_or_skip()
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,10 @@ the same build must import and give the same arrays under NumPy 1.x.  The oracle
 1.1.1's, tests/parity/oracle.py) has NumPy 1.24: run our package there from this checkout."""
 import os
 import subprocess
-import sys
 
 import numpy as np
-import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "parity"))
-import oracle  # noqa: E402
-
+from oracle_support import oracle, oracle_python_or_skip  # noqa: E402
 from pcapgen import ether, ipv4, tcp, udp, write_pcap  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,12 +29,7 @@ print(m.dtype, m.shape, m.tobytes().hex())
 
 
 def test_same_arrays_under_numpy_1(tmp_path):
-    try:
-        python = oracle.oracle_python()
-    except oracle.OracleUnavailable as exc:
-        if os.environ.get("HEIFIP_REQUIRE_ORACLE") == "1":
-            raise
-        pytest.skip(f"no NumPy 1 environment: {exc}")
+    python = oracle_python_or_skip()
     path = write_pcap(tmp_path / "x.pcap", [ether(ipv4(tcp(b"abc", dport=80))),
                                             ether(ipv4(udp(b"q", dport=53), proto=17))])
     run = subprocess.run([python, "-c", SCRIPT, REPO, str(path)], capture_output=True, text=True,

@@ -9,7 +9,7 @@ from heifip.errors import HeifipError
 from heifip.extractor import FIPExtractor
 from heifip.images.flow import FlowImage
 
-from pcapgen import IP6_A, IP6_B, IP_A, IP_B, MAC_A, MAC_B, ether, ipv4, ipv6, tcp, udp, write_pcap
+from pcapgen import IP_A, IP_B, MAC_A, MAC_B, ether, ipv4, ipv6, tcp, udp, write_pcap
 
 IP_C = bytes([10, 0, 0, 3])
 SYN, SYNACK, ACK, FINACK = 0x02, 0x12, 0x10, 0x11

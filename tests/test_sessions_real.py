@@ -19,7 +19,6 @@ import pickle
 import shutil
 import struct
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -374,17 +373,8 @@ pickle.dump(result, open(out_path, "wb"), protocol=4)
 
 
 def _oracle_python():
-    sys.path.insert(0, str(ROOT / "tests" / "parity"))
-    try:
-        import oracle
-    finally:
-        sys.path.pop(0)
-    try:
-        return oracle.oracle_python()
-    except oracle.OracleUnavailable as exc:
-        if os.environ.get("HEIFIP_REQUIRE_ORACLE") == "1":   # CI: the comparison must run
-            raise
-        pytest.skip(f"heifip 1.1.1 oracle unavailable: {exc}")
+    from oracle_support import oracle_python_or_skip
+    return oracle_python_or_skip()
 
 
 def write_pcap_records(source, indices, out):
