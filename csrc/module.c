@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "pythread.h"
+#include "structmember.h"
 
 #include "filter.h"
 #include "job.h"
@@ -36,6 +37,7 @@ typedef struct module_state {
     PyObject *heifip_error;          /* heifip.errors.HeifipError */
     PyObject *filter_error;          /* heifip.errors.FilterError */
     PyTypeObject *packet_list_type;
+    PyTypeObject *flow_info_type;    /* _core.FlowInfo, the base of heifip.sessions.FlowMeta */
     hf_png_pool *png_pool;           /* owned: idle PNG encoders (png.h; thread-safe, used with
                                         the GIL released); freed by module_free */
 } module_state;
@@ -438,6 +440,55 @@ static int passes_verify(const hf_image_shape *shape, long long min_dim, long lo
     return 1;
 }
 
+/* The images of one flow's packets (views[0..n)) as a new list of arrays: one per packet for the
+ * per-packet kinds, else one of the flow; images that fail verify(min_dim, max_dim) are left out.
+ * The arrays are allocated with the GIL and filled without it. */
+static PyObject *render_views(PyObject *module, const hf_image_params *params,
+                              const hf_packet_view *views, size_t n, long long min_dim,
+                              long long max_dim)
+{
+    int per_packet = params->kind == HF_IMAGE_PACKET || params->kind == HF_IMAGE_MARKOV_PACKET;
+    size_t n_images = per_packet ? n : 1;
+    PyObject *result = PyList_New(0);
+    if (result == NULL) return NULL;
+    pending_image one, *pending = n_images <= 1 ? &one : PyMem_Calloc(n_images, sizeof *pending);
+    size_t n_pending = 0;
+    hf_error error;
+    hf_error_clear(&error);
+    hf_status status = HF_OK;
+    if (pending == NULL) { PyErr_NoMemory(); goto fail; }
+    for (size_t k = 0; k < n_images; k++) {
+        pending_image *p = &pending[n_pending];
+        p->packets = per_packet ? &views[k] : views;
+        p->n_packets = per_packet ? 1 : n;
+        status = hf_render_shape(params, p->packets, p->n_packets, &p->shape, &error);
+        if (status != HF_OK) goto core_fail;
+        if (!passes_verify(&p->shape, min_dim, max_dim)) continue;
+        npy_intp dims[2] = {(npy_intp)p->shape.rows, (npy_intp)p->shape.cols};
+        p->array = (PyArrayObject *)PyArray_SimpleNew(2, dims, numpy_type(p->shape.pixel_type));
+        if (p->array == NULL) goto fail;
+        if (PyList_Append(result, (PyObject *)p->array) < 0) { Py_DECREF(p->array); goto fail; }
+        Py_DECREF(p->array);  /* the list holds it now */
+        n_pending++;
+    }
+    if (n_pending > 0) {
+        Py_BEGIN_ALLOW_THREADS
+        for (size_t k = 0; k < n_pending && status == HF_OK; k++)
+            status = hf_render_image(params, pending[k].packets, pending[k].n_packets,
+                                     &pending[k].shape, PyArray_DATA(pending[k].array), &error);
+        Py_END_ALLOW_THREADS
+        if (status != HF_OK) goto core_fail;
+    }
+    if (pending != &one) PyMem_Free(pending);
+    return result;
+core_fail:
+    raise_core_error(module, status, &error, NULL);
+fail:
+    if (pending != &one) PyMem_Free(pending);
+    Py_DECREF(result);
+    return NULL;
+}
+
 /* render(packets, kind, dim, fill, auto_dim, append, cols, min_dim, max_dim, min_packets,
  *        max_packets) -> list of arrays: 1.1.1's FIPExtractor.__create_matrix (§4.2). */
 static PyObject *render(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -458,55 +509,20 @@ static PyObject *render(PyObject *module, PyObject *args, PyObject *kwargs)
     PacketList *source = (PacketList *)packets_obj;
     size_t n = source->list.count;
     int per_packet = kind == HF_IMAGE_PACKET || kind == HF_IMAGE_MARKOV_PACKET;
-    PyObject *result = PyList_New(0);
-    if (result == NULL) return NULL;
     if (!per_packet) {
         /* §4.2: no image for an empty flow or one shorter than min_packets_per_flow */
-        if (n == 0 || (long long)n < min_packets) return result;
+        if (n == 0 || (long long)n < min_packets) return PyList_New(0);
         if (max_packets > 0 && (long long)n > max_packets) n = (size_t)max_packets;
     }
     hf_packet_view *views = PyMem_Calloc(n ? n : 1, sizeof *views);
-    pending_image *pending = PyMem_Calloc(n ? n : 1, sizeof *pending);
-    size_t n_pending = 0;
-    hf_error error;
-    hf_error_clear(&error);
-    hf_status status = HF_OK;
-    if (views == NULL || pending == NULL) { PyErr_NoMemory(); goto fail; }
+    if (views == NULL) return PyErr_NoMemory();
     for (size_t i = 0; i < n; i++) {
         views[i].data = hf_packet_list_data(&source->list, i);
         views[i].length = hf_packet_list_length(&source->list, i);
     }
-    size_t n_images = per_packet ? n : 1;
-    for (size_t k = 0; k < n_images; k++) {
-        pending_image *p = &pending[n_pending];
-        p->packets = per_packet ? &views[k] : views;
-        p->n_packets = per_packet ? 1 : n;
-        status = hf_render_shape(&params, p->packets, p->n_packets, &p->shape, &error);
-        if (status != HF_OK) goto core_fail;
-        if (!passes_verify(&p->shape, min_dim, max_dim)) continue;
-        npy_intp dims[2] = {(npy_intp)p->shape.rows, (npy_intp)p->shape.cols};
-        p->array = (PyArrayObject *)PyArray_SimpleNew(2, dims, numpy_type(p->shape.pixel_type));
-        if (p->array == NULL) goto fail;
-        if (PyList_Append(result, (PyObject *)p->array) < 0) { Py_DECREF(p->array); goto fail; }
-        Py_DECREF(p->array);  /* the list holds it now */
-        n_pending++;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    for (size_t k = 0; k < n_pending && status == HF_OK; k++)
-        status = hf_render_image(&params, pending[k].packets, pending[k].n_packets,
-                                 &pending[k].shape, PyArray_DATA(pending[k].array), &error);
-    Py_END_ALLOW_THREADS
-    if (status != HF_OK) goto core_fail;
+    PyObject *result = render_views(module, &params, views, n, min_dim, max_dim);
     PyMem_Free(views);
-    PyMem_Free(pending);
     return result;
-core_fail:
-    raise_core_error(module, status, &error, NULL);
-fail:
-    PyMem_Free(views);
-    PyMem_Free(pending);
-    Py_DECREF(result);
-    return NULL;
 }
 
 /* render_packets(list_of_bytes, kind, dim, fill, auto_dim, append, cols) -> one array, for the
@@ -1065,13 +1081,225 @@ static PyObject *probe(PyObject *module, PyObject *arg)
 
 
 /* ---------------------------------------------------------------------------------------------- */
-/* FlowReader: an iterator over the completed flows of one capture (flows.h, job.h). */
+/* FlowInfo: what is known of one completed flow, filled from an hf_flow with no Python code run
+ * per flow (a capture can have millions).  heifip.sessions.FlowMeta subclasses it and adds the
+ * derived properties (src, dst, key, name, ...).  The flow key's addresses are pseudonymised
+ * (hf_anonymizer_pseudonym) only when first asked for. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *source;            /* owned: the capture, as the caller named it */
+    hf_flow_key key;             /* addresses original until `addresses_final` */
+    int addresses_final;         /* key.address holds what _src/_dst return */
+    hf_anonymizer anonymizer;    /* for the pseudonyms */
+    hf_flow_end end_reason;
+    int64_t first_timestamp_ns, last_timestamp_ns;
+    unsigned long long packets, bytes, first_record, last_record, index;
+    Py_ssize_t kept_packets;
+} FlowInfo;
+
+static void FlowInfo_dealloc(FlowInfo *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    Py_CLEAR(self->source);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static size_t address_length(uint8_t family)
+{
+    return family == 4 ? 4 : family == 6 ? 16 : 0;
+}
+
+/* _src / _dst: the (pseudonymised) address bytes, b"" for non-IP flows. */
+static PyObject *FlowInfo_address(FlowInfo *self, void *closure)
+{
+    size_t length = address_length(self->key.family);
+    if (!self->addresses_final) {
+        if (length) {
+            hf_anonymizer_pseudonym(&self->anonymizer, self->key.address[0], length);
+            hf_anonymizer_pseudonym(&self->anonymizer, self->key.address[1], length);
+        }
+        self->addresses_final = 1;
+    }
+    int side = closure != NULL;
+    return PyBytes_FromStringAndSize((const char *)self->key.address[side], (Py_ssize_t)length);
+}
+
+static PyObject *FlowInfo_end(FlowInfo *self, void *closure)
+{
+    (void)closure;
+    return PyUnicode_InternFromString(hf_flow_end_name(self->end_reason));
+}
+
+/* The 15 values FlowInfo(source, values) takes, in heifip.sessions.FlowMeta's field order. */
+static PyObject *FlowInfo_values(FlowInfo *self)
+{
+    PyObject *src = FlowInfo_address(self, NULL), *dst = FlowInfo_address(self, (void *)1);
+    PyObject *end = FlowInfo_end(self, NULL), *values = NULL;
+    if (src && dst && end)
+        values = Py_BuildValue("(iiOiOiLLKKnKKOK)", self->key.family, self->key.protocol, src,
+                               self->key.port[0], dst, self->key.port[1],
+                               (long long)self->first_timestamp_ns,
+                               (long long)self->last_timestamp_ns, self->packets, self->bytes,
+                               self->kept_packets, self->first_record, self->last_record, end,
+                               self->index);
+    Py_XDECREF(src);
+    Py_XDECREF(dst);
+    Py_XDECREF(end);
+    return values;
+}
+
+/* FlowInfo(source, values): the inverse of __reduce__ (pickling, copies, tests).  `values` are
+ * the 15 fields in FlowMeta's order with the addresses already final. */
+static PyObject *FlowInfo_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"source", "values", NULL};
+    PyObject *source, *values;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!", keywords, &source, &PyTuple_Type,
+                                     &values))
+        return NULL;
+    int family, protocol, sport, dport;
+    Py_buffer src, dst;
+    long long first_ts, last_ts;
+    unsigned long long packets, bytes, first_record, last_record, index;
+    Py_ssize_t kept;
+    const char *end;
+    if (!PyArg_ParseTuple(values, "iiy*iy*iLLKKnKKsK", &family, &protocol, &src, &sport, &dst,
+                          &dport, &first_ts, &last_ts, &packets, &bytes, &kept, &first_record,
+                          &last_record, &end, &index))
+        return NULL;
+    FlowInfo *self = NULL;
+    size_t length = address_length((uint8_t)family);
+    int end_reason = 0;
+    for (int r = HF_FLOW_END_FIN; r <= HF_FLOW_END_INPUT; r++)
+        if (strcmp(end, hf_flow_end_name((hf_flow_end)r)) == 0) end_reason = r;
+    if ((family != 0 && family != 4 && family != 6) || protocol < 0 || protocol > 255 ||
+        sport < 0 || sport > 65535 || dport < 0 || dport > 65535 || (size_t)src.len != length ||
+        (size_t)dst.len != length || kept < 0 || end_reason == 0) {
+        PyErr_SetString(PyExc_ValueError, "FlowInfo: invalid flow values");
+        goto done;
+    }
+    self = (FlowInfo *)type->tp_alloc(type, 0);
+    if (self == NULL) goto done;
+    self->source = Py_NewRef(source);
+    self->key.family = (uint8_t)family;
+    self->key.protocol = (uint8_t)protocol;
+    memcpy(self->key.address[0], src.buf, length);
+    memcpy(self->key.address[1], dst.buf, length);
+    self->key.port[0] = (uint16_t)sport;
+    self->key.port[1] = (uint16_t)dport;
+    self->addresses_final = 1;
+    self->end_reason = (hf_flow_end)end_reason;
+    self->first_timestamp_ns = first_ts;
+    self->last_timestamp_ns = last_ts;
+    self->packets = packets;
+    self->bytes = bytes;
+    self->kept_packets = kept;
+    self->first_record = first_record;
+    self->last_record = last_record;
+    self->index = index;
+done:
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    return (PyObject *)self;
+}
+
+static PyObject *FlowInfo_reduce(FlowInfo *self, PyObject *unused)
+{
+    (void)unused;
+    PyObject *values = FlowInfo_values(self);
+    if (values == NULL) return NULL;
+    return Py_BuildValue("(O(ON))", (PyObject *)Py_TYPE(self), self->source, values);
+}
+
+/* A new instance of `type` (FlowInfo or a subclass) describing `flow`. */
+static PyObject *flow_info_new(PyTypeObject *type, PyObject *source,
+                               const hf_anonymizer *anonymizer, const hf_flow *flow)
+{
+    FlowInfo *self = (FlowInfo *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    self->source = Py_NewRef(source);
+    self->key = flow->key;
+    self->anonymizer = *anonymizer;
+    self->end_reason = flow->end_reason;
+    self->first_timestamp_ns = flow->first_timestamp_ns;
+    self->last_timestamp_ns = flow->last_timestamp_ns;
+    self->packets = flow->packet_count;
+    self->bytes = flow->byte_count;
+    self->kept_packets = (Py_ssize_t)flow->kept_count;
+    self->first_record = flow->first_record_index;
+    self->last_record = flow->last_record_index;
+    self->index = flow->sequence;
+    return (PyObject *)self;
+}
+
+#define FLOW_INFO_MEMBER(name, type, field, doc) \
+    {name, type, offsetof(FlowInfo, field), READONLY, doc}
+
+static PyMemberDef FlowInfo_members[] = {
+    FLOW_INFO_MEMBER("source", T_OBJECT, source, "the capture file"),
+    FLOW_INFO_MEMBER("family", T_UBYTE, key.family, "4, 6, or 0 for non-IP / split='file'"),
+    FLOW_INFO_MEMBER("protocol", T_UBYTE, key.protocol, "IP protocol number"),
+    FLOW_INFO_MEMBER("sport", T_USHORT, key.port[0], "source (client) port"),
+    FLOW_INFO_MEMBER("dport", T_USHORT, key.port[1], "destination (server) port"),
+    FLOW_INFO_MEMBER("first_timestamp_ns", T_LONGLONG, first_timestamp_ns, NULL),
+    FLOW_INFO_MEMBER("last_timestamp_ns", T_LONGLONG, last_timestamp_ns, NULL),
+    FLOW_INFO_MEMBER("packets", T_ULONGLONG, packets, "packets seen in the flow, kept or not"),
+    FLOW_INFO_MEMBER("bytes", T_ULONGLONG, bytes, "their wire bytes"),
+    FLOW_INFO_MEMBER("kept_packets", T_PYSSIZET, kept_packets, "packets kept for the image"),
+    FLOW_INFO_MEMBER("first_record", T_ULONGLONG, first_record, "record index in the capture"),
+    FLOW_INFO_MEMBER("last_record", T_ULONGLONG, last_record, "record index in the capture"),
+    FLOW_INFO_MEMBER("index", T_ULONGLONG, index, "position among the capture's flows"),
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef FlowInfo_getset[] = {
+    {"_src", (getter)FlowInfo_address, NULL, "source address bytes (pseudonymised)", NULL},
+    {"_dst", (getter)FlowInfo_address, NULL, "destination address bytes (pseudonymised)",
+     (void *)1},
+    {"end", (getter)FlowInfo_end, NULL,
+     "'fin', 'rst', 'new_syn', 'idle', 'active', 'evicted' or 'end_of_input'", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyMethodDef FlowInfo_methods[] = {
+    {"__reduce__", (PyCFunction)FlowInfo_reduce, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot FlowInfo_slots[] = {
+    {Py_tp_new, FlowInfo_new},
+    {Py_tp_dealloc, FlowInfo_dealloc},
+    {Py_tp_members, FlowInfo_members},
+    {Py_tp_getset, FlowInfo_getset},
+    {Py_tp_methods, FlowInfo_methods},
+    {Py_tp_doc, "FlowInfo(source, values): one completed flow (base of heifip.sessions.FlowMeta)."},
+    {0, NULL},
+};
+
+static PyType_Spec FlowInfo_spec = {
+    .name = "heifip._core.FlowInfo",
+    .basicsize = sizeof(FlowInfo),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .slots = FlowInfo_slots,
+};
+
+/* ---------------------------------------------------------------------------------------------- */
+/* FlowReader: an iterator over the completed flows of one capture (flows.h, job.h): each item is
+ * (PacketList, meta), or with an image kind (list of arrays, meta) for the flows that have an
+ * image, rendered here so that no per-flow Python runs between the flow table and the arrays. */
 
 typedef struct {
     PyObject_HEAD
     hf_flow_job *job;        /* owned; NULL once exhausted or failed */
     hf_anonymizer anonymizer;
     PyObject *path;          /* owned: str, for messages */
+    PyObject *source;        /* owned: each meta's `source` */
+    PyTypeObject *meta_type; /* owned: FlowInfo or a subclass */
+    int render;              /* 1: items carry the images of `image` */
+    hf_image_params image;
+    long long min_dim, max_dim;
     PyObject *damage;        /* owned: None or (record_index, byte_offset, reason) */
     PyThread_type_lock lock; /* owned: one __next__ at a time (the job is single-threaded) */
 } FlowReader;
@@ -1081,6 +1309,8 @@ static void FlowReader_dealloc(FlowReader *self)
     PyTypeObject *type = Py_TYPE(self);
     hf_flow_job_free(self->job);
     Py_CLEAR(self->path);
+    Py_CLEAR(self->source);
+    Py_CLEAR(self->meta_type);
     Py_CLEAR(self->damage);
     if (self->lock) PyThread_free_lock(self->lock);
     type->tp_free((PyObject *)self);
@@ -1092,20 +1322,38 @@ static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kw
     static char *keywords[] = {"path", "mode", "anonymize", "seed", "split", "idle_timeout_ns",
                                "active_timeout_ns", "max_packets", "min_packets",
                                "bytes_per_packet", "max_memory_bytes", "keep_non_ip", "bpf",
-                               "limit", NULL};
-    PyObject *path = NULL;
+                               "limit", "source", "meta_type", "kind", "dim", "fill", "auto_dim",
+                               "append", "cols", "min_dim", "max_dim", NULL};
+    PyObject *path = NULL, *source = NULL;
+    PyTypeObject *meta_type = NULL;
     int mode = 0, anonymize = 0, split = HF_SPLIT_SESSION, keep_non_ip = 0;
+    int kind = 0, auto_dim = 0, append = 0;
     unsigned long long seed = 0, limit = 0;
     long long idle = HF_FLOW_DEFAULT_IDLE_TIMEOUT_NS, active = HF_FLOW_DEFAULT_ACTIVE_TIMEOUT_NS;
+    long long dim = 8, fill = 0, cols = 4, min_dim = 0, max_dim = 0;
     Py_ssize_t max_packets = 0, min_packets = 0, bytes_per_packet = -1,
                max_memory = (Py_ssize_t)HF_FLOW_DEFAULT_MAX_MEMORY_BYTES;
     const char *bpf = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|iiKiLLnnnnpzK", keywords,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O&|iiKiLLnnnnpzKOO!iLLppLLL", keywords,
                                      PyUnicode_FSConverter, &path, &mode, &anonymize, &seed,
                                      &split, &idle, &active, &max_packets, &min_packets,
-                                     &bytes_per_packet, &max_memory, &keep_non_ip, &bpf, &limit))
+                                     &bytes_per_packet, &max_memory, &keep_non_ip, &bpf, &limit,
+                                     &source, &PyType_Type, &meta_type, &kind, &dim, &fill,
+                                     &auto_dim, &append, &cols, &min_dim, &max_dim))
         return NULL;
     FlowReader *self = NULL;
+    PyObject *module = PyType_GetModule(type);
+    if (module == NULL) goto fail;
+    PyTypeObject *info_type = state_of(module)->flow_info_type;
+    if (meta_type == NULL) meta_type = info_type;
+    if (!PyType_IsSubtype(meta_type, info_type)) {
+        PyErr_SetString(PyExc_TypeError, "meta_type must be a subclass of heifip._core.FlowInfo");
+        goto fail;
+    }
+    hf_image_params image;
+    memset(&image, 0, sizeof image);
+    if (kind != 0 && parse_image_params(kind, dim, fill, auto_dim, append, cols, &image) < 0)
+        goto fail;
     hf_flow_job_config config;
     if (make_config(mode, anonymize, seed, limit, 0, &config.packets) < 0) goto fail;
     if (split < HF_SPLIT_SESSION || split > HF_SPLIT_FILE || idle < 0 || active < 0 ||
@@ -1127,12 +1375,18 @@ static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kw
     self = (FlowReader *)type->tp_alloc(type, 0);
     if (self == NULL) goto fail;
     self->anonymizer = config.packets.anonymizer;
+    self->meta_type = (PyTypeObject *)Py_NewRef((PyObject *)meta_type);
+    self->render = kind != 0;
+    self->image = image;
+    self->min_dim = min_dim;
+    self->max_dim = max_dim;
     self->damage = Py_NewRef(Py_None);
     self->lock = PyThread_allocate_lock();
     if (self->lock == NULL) { PyErr_NoMemory(); goto fail; }
     const char *c_path = PyBytes_AS_STRING(path);
     self->path = PyUnicode_DecodeFSDefault(c_path);
     if (self->path == NULL) goto fail;
+    self->source = Py_NewRef(source != NULL ? source : self->path);
     hf_error error;
     hf_error_clear(&error);
     hf_status status;
@@ -1140,13 +1394,10 @@ static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kw
     status = hf_flow_job_open(c_path, &config, &self->job, &error);
     Py_END_ALLOW_THREADS
     if (status != HF_OK) {
-        PyObject *module = PyType_GetModule(type);
-        if (module != NULL) {
-            if (status == HF_ARGUMENT) /* the only argument error left here: the BPF filter */
-                PyErr_SetString(state_of(module)->filter_error, error.reason);
-            else
-                raise_core_error(module, status, &error, self->path);
-        }
+        if (status == HF_ARGUMENT) /* the only argument error left here: the BPF filter */
+            PyErr_SetString(state_of(module)->filter_error, error.reason);
+        else
+            raise_core_error(module, status, &error, self->path);
         goto fail;
     }
     Py_DECREF(path);
@@ -1157,18 +1408,19 @@ fail:
     return NULL;
 }
 
-static PyObject *address_bytes(const hf_anonymizer *anonymizer, const hf_flow_key *key, int side)
+/* The first member of an item: the flow's kept packets as a PacketList, or its images (NULL
+ * without an exception when it has none). */
+static PyObject *flow_payload(PyObject *module, FlowReader *self, const hf_flow *flow)
 {
-    size_t length = key->family == 4 ? 4 : key->family == 6 ? 16 : 0;
-    uint8_t address[16];
-    memcpy(address, key->address[side], 16);
-    if (length) hf_anonymizer_pseudonym(anonymizer, address, length);
-    return PyBytes_FromStringAndSize((const char *)address, (Py_ssize_t)length);
-}
-
-/* (PacketList, meta tuple) for one flow; see heifip/sessions.py for the meta fields. */
-static PyObject *flow_result(PyObject *module, FlowReader *self, const hf_flow *flow)
-{
+    if (self->render) {
+        int per_packet = self->image.kind == HF_IMAGE_PACKET ||
+                         self->image.kind == HF_IMAGE_MARKOV_PACKET;
+        if (flow->kept_count == 0 && !per_packet) return NULL;  /* §4.2: no empty flow image */
+        PyObject *images = render_views(module, &self->image, flow->packets, flow->kept_count,
+                                        self->min_dim, self->max_dim);
+        if (images != NULL && PyList_GET_SIZE(images) == 0) Py_CLEAR(images);
+        return images;
+    }
     PacketList *list = packet_list_new(module);
     if (list == NULL) return NULL;
     for (size_t i = 0; i < flow->kept_count; i++) {
@@ -1178,63 +1430,56 @@ static PyObject *flow_result(PyObject *module, FlowReader *self, const hf_flow *
             return PyErr_NoMemory();
         }
     }
-    PyObject *a0 = address_bytes(&self->anonymizer, &flow->key, 0);
-    PyObject *a1 = address_bytes(&self->anonymizer, &flow->key, 1);
-    PyObject *result = NULL;
-    if (a0 && a1)
-        result = Py_BuildValue("(N(iiOiOiLLKKnKKsK))", (PyObject *)list, flow->key.family,
-                               flow->key.protocol, a0, flow->key.port[0], a1, flow->key.port[1],
-                               (long long)flow->first_timestamp_ns,
-                               (long long)flow->last_timestamp_ns,
-                               (unsigned long long)flow->packet_count,
-                               (unsigned long long)flow->byte_count, (Py_ssize_t)flow->kept_count,
-                               (unsigned long long)flow->first_record_index,
-                               (unsigned long long)flow->last_record_index,
-                               hf_flow_end_name(flow->end_reason),
-                               (unsigned long long)flow->sequence);
-    else
-        Py_DECREF(list);
-    Py_XDECREF(a0);
-    Py_XDECREF(a1);
-    return result;
+    return (PyObject *)list;
 }
 
 static PyObject *FlowReader_next(FlowReader *self)
 {
-    if (self->job == NULL) return NULL;  /* StopIteration */
     PyObject *module = PyType_GetModule(Py_TYPE(self));
     if (module == NULL) return NULL;
-    hf_flow *flow = NULL;
-    hf_error error;
-    hf_error_clear(&error);
-    hf_status status;
-    Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
-    status = hf_flow_job_next(self->job, &flow, &error);
-    PyThread_release_lock(self->lock);
-    Py_END_ALLOW_THREADS
-    if (status == HF_OK) {
-        PyObject *result = flow_result(module, self, flow);
-        hf_flow_free(flow);
-        return result;
+    while (self->job != NULL) {
+        hf_flow *flow = NULL;
+        hf_error error;
+        hf_error_clear(&error);
+        hf_status status;
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(self->lock, WAIT_LOCK);
+        status = hf_flow_job_next(self->job, &flow, &error);
+        PyThread_release_lock(self->lock);
+        Py_END_ALLOW_THREADS
+        if (status == HF_OK) {
+            PyObject *payload = flow_payload(module, self, flow);
+            PyObject *result = NULL;
+            if (payload != NULL) {
+                PyObject *meta = flow_info_new(self->meta_type, self->source, &self->anonymizer,
+                                               flow);
+                if (meta != NULL) result = PyTuple_Pack(2, payload, meta);
+                Py_XDECREF(meta);
+                Py_DECREF(payload);
+            }
+            hf_flow_free(flow);
+            if (result != NULL || PyErr_Occurred()) return result;
+            continue;   /* a flow without images */
+        }
+        const hf_error *damage = hf_flow_job_damage(self->job);
+        if (damage->status != HF_OK) {
+            PyObject *t = Py_BuildValue("(LLs)", (long long)damage->record_index,
+                                        (long long)damage->byte_offset, damage->reason);
+            if (t == NULL) return NULL;
+            Py_SETREF(self->damage, t);
+        }
+        int filter_failed = hf_flow_job_filter_failed(self->job);
+        hf_flow_job_free(self->job);
+        self->job = NULL;
+        if (status == HF_EOF) return NULL;
+        if (filter_failed)
+            PyErr_Format(state_of(module)->filter_error, "%S: record %lld: %s", self->path,
+                         (long long)error.record_index, error.reason);
+        else
+            raise_core_error(module, status, &error, self->path);
+        return NULL;
     }
-    const hf_error *damage = hf_flow_job_damage(self->job);
-    if (damage->status != HF_OK) {
-        PyObject *t = Py_BuildValue("(LLs)", (long long)damage->record_index,
-                                    (long long)damage->byte_offset, damage->reason);
-        if (t == NULL) return NULL;
-        Py_SETREF(self->damage, t);
-    }
-    int filter_failed = hf_flow_job_filter_failed(self->job);
-    hf_flow_job_free(self->job);
-    self->job = NULL;
-    if (status == HF_EOF) return NULL;
-    if (filter_failed)
-        PyErr_Format(state_of(module)->filter_error, "%S: record %lld: %s", self->path,
-                     (long long)error.record_index, error.reason);
-    else
-        raise_core_error(module, status, &error, self->path);
-    return NULL;
+    return NULL;  /* StopIteration */
 }
 
 static PyObject *FlowReader_get_damage(FlowReader *self, void *closure)
@@ -1255,7 +1500,8 @@ static PyType_Slot FlowReader_slots[] = {
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, FlowReader_next},
     {Py_tp_getset, FlowReader_getset},
-    {Py_tp_doc, "FlowReader(path, ...): iterate (PacketList, meta) over the completed flows."},
+    {Py_tp_doc, "FlowReader(path, ...): iterate (PacketList, meta) -- or (list of arrays, meta) "
+                "with kind= -- over the completed flows."},
     {0, NULL},
 };
 
@@ -1329,6 +1575,9 @@ static int module_exec(PyObject *module)
         PyErr_NoMemory();
         return -1;
     }
+    st->flow_info_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &FlowInfo_spec, NULL);
+    if (st->flow_info_type == NULL) return -1;
+    if (PyModule_AddObjectRef(module, "FlowInfo", (PyObject *)st->flow_info_type) < 0) return -1;
     PyObject *flow_reader = PyType_FromModuleAndSpec(module, &FlowReader_spec, NULL);
     if (flow_reader == NULL) return -1;
     int added = PyModule_AddObjectRef(module, "FlowReader", flow_reader);
@@ -1366,6 +1615,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->heifip_error);
     Py_VISIT(st->filter_error);
     Py_VISIT(st->packet_list_type);
+    Py_VISIT(st->flow_info_type);
     return 0;
 }
 
@@ -1377,6 +1627,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->heifip_error);
     Py_CLEAR(st->filter_error);
     Py_CLEAR(st->packet_list_type);
+    Py_CLEAR(st->flow_info_type);
     return 0;
 }
 

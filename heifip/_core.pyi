@@ -62,15 +62,39 @@ def check_filter(expression: str) -> None: ...
 def needs(kind: int, dim: int = ..., fill: int = ..., auto_dim: bool = ..., append: bool = ...,
           cols: int = ...) -> Tuple[int, int]: ...
 
+class FlowInfo:
+    """One completed flow, filled by the C core (base of heifip.sessions.FlowMeta)."""
+    source: object
+    family: int
+    protocol: int
+    sport: int
+    dport: int
+    first_timestamp_ns: int
+    last_timestamp_ns: int
+    packets: int
+    bytes: int
+    kept_packets: int
+    first_record: int
+    last_record: int
+    index: int
+    _src: bytes
+    _dst: bytes
+    end: str
+    def __init__(self, source: object, values: tuple) -> None: ...
+
 class FlowReader:
     damage: Optional[Tuple[int, int, str]]
     def __init__(self, path: StrPath, mode: int = ..., anonymize: int = ..., seed: int = ...,
                  split: int = ..., idle_timeout_ns: int = ..., active_timeout_ns: int = ...,
                  max_packets: int = ..., min_packets: int = ..., bytes_per_packet: int = ...,
                  max_memory_bytes: int = ..., keep_non_ip: bool = ..., bpf: Optional[str] = ...,
-                 limit: int = ...) -> None: ...
+                 limit: int = ..., source: object = ..., meta_type: type = ...,
+                 kind: int = ..., dim: int = ..., fill: int = ..., auto_dim: bool = ...,
+                 append: bool = ..., cols: int = ..., min_dim: int = ...,
+                 max_dim: int = ...) -> None: ...
     def __iter__(self) -> "FlowReader": ...
-    def __next__(self) -> Tuple[PacketList, tuple]: ...
+    # (PacketList, meta); with kind != 0, (list of arrays, meta) for each flow that has images
+    def __next__(self) -> Tuple[Union[PacketList, list[np.ndarray]], FlowInfo]: ...
 
 SPLIT_SESSION: int
 SPLIT_FLOW: int

@@ -46,7 +46,7 @@ IMAGE_NAMES = {
 PROTOCOL_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp6", 132: "sctp"}
 
 
-class FlowMeta:
+class FlowMeta(_core.FlowInfo):
     """What is known of one flow.  Addresses are anonymised as the extractor's addresses are.
 
     Fields: source (the capture file), index (position among the flows of this capture, in
@@ -55,24 +55,18 @@ class FlowMeta:
     flows; addresses as strings, None for family 0), first_timestamp_ns, last_timestamp_ns,
     packets (seen in the flow, kept or not), bytes (their wire bytes), kept_packets (kept for
     the image), first_record / last_record (record indices in the capture) and end ("fin",
-    "rst", "new_syn", "idle", "active", "evicted", "end_of_input").  Treat it as read-only;
-    addresses are formatted on first use (a capture can have millions of flows)."""
+    "rst", "new_syn", "idle", "active", "evicted", "end_of_input").  Read-only.  The C core fills
+    the fields (``_core.FlowInfo``) without running Python per flow; addresses are pseudonymised
+    and formatted on first use (a capture can have millions of flows)."""
 
-    __slots__ = ("source", "index", "family", "protocol", "_src", "sport", "_dst", "dport",
-                 "first_timestamp_ns", "last_timestamp_ns", "packets", "bytes", "kept_packets",
-                 "first_record", "last_record", "end", "_text")
-
-    def __init__(self, source, values):
-        (self.family, self.protocol, self._src, self.sport, self._dst, self.dport,
-         self.first_timestamp_ns, self.last_timestamp_ns, self.packets, self.bytes,
-         self.kept_packets, self.first_record, self.last_record, self.end, self.index) = values
-        self.source = source
-        self._text = None
+    __slots__ = ("_text",)
 
     def _addresses(self):
-        if self._text is None:
+        try:
+            return self._text
+        except AttributeError:
             self._text = (_address(self.family, self._src), _address(self.family, self._dst))
-        return self._text
+            return self._text
 
     @property
     def src(self) -> Optional[str]:
@@ -112,12 +106,14 @@ class FlowMeta:
 
     def __eq__(self, other):
         return isinstance(other, FlowMeta) and all(
-            getattr(self, f) == getattr(other, f) for f in (
-                "source", "index", "family", "protocol", "_src", "sport", "_dst", "dport",
-                "first_timestamp_ns", "last_timestamp_ns", "packets", "bytes", "kept_packets",
-                "first_record", "last_record", "end"))
+            getattr(self, f) == getattr(other, f) for f in _FIELDS)
 
     __hash__ = None
+
+
+_FIELDS = ("source", "index", "family", "protocol", "_src", "sport", "_dst", "dport",
+           "first_timestamp_ns", "last_timestamp_ns", "packets", "bytes", "kept_packets",
+           "first_record", "last_record", "end")
 
 
 @dataclass(frozen=True)
@@ -149,7 +145,8 @@ def _seconds_to_ns(value, name):
 
 
 def _readers(source, split, preprocessing, bpf, idle_timeout, active_timeout, max_packets,
-             min_packets, bytes_per_packet, max_memory, keep_non_ip, anonymize, seed, limit):
+             min_packets, bytes_per_packet, max_memory, keep_non_ip, anonymize, seed, limit,
+             image=None):
     try:
         split_mode = SPLITS[split]
     except (KeyError, TypeError):
@@ -162,17 +159,15 @@ def _readers(source, split, preprocessing, bpf, idle_timeout, active_timeout, ma
         max_packets=max_packets, min_packets=min_packets,
         bytes_per_packet=-1 if bytes_per_packet is None else bytes_per_packet,
         max_memory_bytes=0 if max_memory is None else max_memory,
-        keep_non_ip=keep_non_ip, bpf=bpf, limit=limit or 0)
+        keep_non_ip=keep_non_ip, bpf=bpf, limit=limit or 0, meta_type=FlowMeta, **(image or {}))
     for path in _sources(source):
         if os.path.isdir(path):
             raise IsADirectoryError(21, "Is a directory", path)
-        reader = _core.FlowReader(path, **options)
+        reader = _core.FlowReader(path, source=path, **options)
         yield path, reader
 
 
-def _iterate(path, reader):
-    for packets, values in reader:
-        yield packets, FlowMeta(path, values)
+def _warn_damage(path, reader):
     if reader.damage is not None:
         record, _offset, reason = reader.damage
         warnings.warn(CaptureDamageWarning(f"{path}: record {record}: {reason}; the flows use "
@@ -196,8 +191,9 @@ def flows(source, split="session", preprocessing="NONE", *, bpf=None, idle_timeo
     for path, reader in _readers(source, split, preprocessing, bpf, idle_timeout, active_timeout,
                                  max_packets, min_packets, bytes_per_packet, max_memory,
                                  keep_non_ip, anonymize, seed, limit):
-        for packets, meta in _iterate(path, reader):
+        for packets, meta in reader:
             yield Flow(meta, list(packets))
+        _warn_damage(path, reader)
 
 
 def extract(source, image="flow-tiled-fixed", split="session", preprocessing="NONE", *,
@@ -226,11 +222,14 @@ def extract(source, image="flow-tiled-fixed", split="session", preprocessing="NO
         keep = packets_needed if keep == 0 else min(keep, packets_needed)
     for path, reader in _readers(source, split, preprocessing, bpf, idle_timeout, active_timeout,
                                  keep, min_packets, None if bytes_needed < 0 else bytes_needed,
-                                 max_memory, keep_non_ip, anonymize, seed, limit):
-        for packets, meta in _iterate(path, reader):
-            for array in _core.render(packets, image_type._kind, **arguments,
-                                      min_dim=min_image_dim, max_dim=max_image_dim):
+                                 max_memory, keep_non_ip, anonymize, seed, limit,
+                                 dict(kind=image_type._kind, **arguments, min_dim=min_image_dim,
+                                      max_dim=max_image_dim)):
+        # the C core renders each flow's images as the flow completes (FlowReader with kind=)
+        for images, meta in reader:
+            for array in images:
                 yield array, meta
+        _warn_damage(path, reader)
 
 
 __all__ = ["extract", "flows", "Flow", "FlowMeta", "IMAGE_NAMES", "SPLITS"]

@@ -158,3 +158,69 @@ def test_filter_that_does_not_fit_the_link_type(tmp_path):
         list(heifip.flows(raw_ip, bpf="ether host 02:00:00:00:00:01"))
     assert "raw.pcap" in str(info.value) and "record 0" in str(info.value)
     assert [f.meta.packets for f in heifip.flows(raw_ip, bpf="udp")] == [1]
+
+
+def test_meta_is_filled_in_c_read_only_and_picklable(capture):
+    import copy
+    import pickle
+    from heifip.sessions import FlowMeta
+    flows = list(heifip.flows(capture, anonymize="keep"))
+    meta = flows[0].meta
+    assert type(meta) is FlowMeta and meta.source == str(capture)
+    assert (meta._src, meta._dst) == (bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    with pytest.raises(AttributeError):
+        meta.packets = 1
+    for clone in (pickle.loads(pickle.dumps(meta)), copy.copy(meta)):
+        assert clone == meta and clone.name == meta.name and clone.end == "fin"
+    assert meta != flows[1].meta
+    # FlowMeta(source, values) takes the 15 fields in the documented order
+    built = FlowMeta("x.pcap", (4, 17, b"\x01\x02\x03\x04", 53, b"\x05\x06\x07\x08", 5353, 10,
+                                20, 3, 300, 2, 7, 9, "idle", 4))
+    assert (built.src, built.dst, built.duration_ns, built.end, built.index) == \
+        ("1.2.3.4", "5.6.7.8", 10, "idle", 4)
+    assert built.name == "000000007_udp_1.2.3.4_53_5.6.7.8_5353"
+    for bad in ((4, 17, b"\x01\x02\x03", 53, b"\x05\x06\x07\x08", 1, 0, 0, 1, 1, 1, 0, 0,
+                 "fin", 0),                                       # a 3-byte IPv4 address
+                (4, 17, b"\x01\x02\x03\x04", 53, b"\x05\x06\x07\x08", 1, 0, 0, 1, 1, 1, 0, 0,
+                 "done", 0)):                                     # an unknown end reason
+        with pytest.raises(ValueError):
+            FlowMeta("x.pcap", bad)
+
+
+def test_pseudonyms_in_meta_are_the_consistent_ones(capture):
+    """random/consistent metadata give the keyed (consistent) pseudonym: the same for both
+    modes and seeds equal, different for another seed, never the original address."""
+    def endpoints(**kw):
+        return [(f.meta.src, f.meta.dst) for f in heifip.flows(capture, **kw)]
+    random0 = endpoints(anonymize="random", seed=0)
+    assert random0 == endpoints(anonymize="consistent", seed=0)
+    assert random0 != endpoints(anonymize="random", seed=1)
+    assert random0[0][0] != "10.0.0.1" and random0[0][0] == random0[3][0]  # A's two sessions
+    assert endpoints(anonymize="zero")[0] == ("0.0.0.0", "0.0.0.0")
+
+
+def test_extract_renders_what_flows_hold(capture):
+    """extract() (rendered inside the C reader) equals the 1.1.1 image classes made from the
+    packets flows() yields, for every image kind; verify()'s min dim drops the same images."""
+    from heifip.images import bind_image_arguments
+    from heifip.sessions import IMAGE_NAMES
+    for name, image_type in IMAGE_NAMES.items():
+        options = {"dim": 4} if "dim" in dict(image_type._parameters) else {}
+        bound = bind_image_arguments(image_type, (), options)
+        expected = []
+        for flow in heifip.flows(capture, anonymize="zero"):
+            if image_type._per_packet:
+                expected += [(image_type(p, **bound).matrix, flow.meta.first_record)
+                             for p in flow.packets]
+            else:
+                expected.append((image_type(flow.packets, **bound).matrix,
+                                 flow.meta.first_record))
+        got = [(a, m.first_record)
+               for a, m in heifip.extract(capture, image=name, anonymize="zero", **options)]
+        assert len(got) == len(expected) > 0, name
+        for (a, first_a), (b, first_b) in zip(got, expected):
+            assert first_a == first_b and a.dtype == b.dtype and np.array_equal(a, b), name
+    # a FlowImage has one row per packet: min_image_dim=2 drops the two 1-packet flows
+    rows = [img.shape[0] for img, _ in heifip.extract(capture, image="flow", anonymize="zero",
+                                                       min_image_dim=2)]
+    assert rows == [6, 2, 2]
