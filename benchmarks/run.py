@@ -567,7 +567,7 @@ class Suite:
                      packet_limit=0, min_seconds=0, two_call=True)
         self.extract("ours FTF 16/8 NONE -> arrays, session assembly (heifip.extract)", big,
                      packet_limit=0, min_seconds=0, split="session")
-        if self.wanted("stages"):
+        if self.wanted("session assembly, C stages (stages.c)"):
             self.stages(big)
 
         print("[memory: the same on a 10x smaller capture]")
