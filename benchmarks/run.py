@@ -444,7 +444,7 @@ class Suite:
         time of the session-assembly row goes.  Best CPU time of `repeats` runs, as a note."""
         [path] = _read_list(spec)
         out, _ = self.runner.run([os.path.join(BIN, "stages"), path, "0", str(self.repeats)])
-        lines = [l.strip() for l in out.strip().splitlines()]
+        lines = [" ".join(l.split()) for l in out.strip().splitlines()]
         print("  C stages (stages.c): " + "; ".join(lines[1:]), flush=True)
         self.notes.append("C session pipeline on %s without Python (benchmarks/stages.c, "
                           "anonymize random, best CPU s of %d, cumulative): %s" % (
