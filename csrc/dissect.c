@@ -1059,7 +1059,7 @@ hf_status hf_dissect_packet(const uint8_t *frame, size_t caplen, uint32_t linkty
     if (!frame) frame = empty;
     if (caplen > UINT32_MAX) caplen = UINT32_MAX; /* layer offsets are 32-bit */
     reset(out, caplen, linktype);
-    hf_dissector d = {hf_cursor_make(frame, caplen), out, 0};
+    hf_dissector d = {hf_cursor_make(frame, caplen), out};
     dissect_link(&d, linktype, 0, caplen, 0);
     return HF_OK;
 }
