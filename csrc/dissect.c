@@ -39,67 +39,6 @@
 
 #include "dissect_internal.h"
 
-/* ---- the layer list (declared in dissect_internal.h) ---------------------------------- */
-
-int hf_dissector_add_layer(hf_dissector *d, hf_layer_kind kind, size_t offset, size_t length,
-                           size_t end, unsigned flags)
-{
-    hf_dissection *o = d->out;
-    if (d->full) return -1;
-    if (o->layer_count >= HF_MAX_LAYERS - 1 && kind != HF_LAYER_OPAQUE) {
-        hf_layer *l = &o->layers[o->layer_count++];
-        l->kind = HF_LAYER_OPAQUE;
-        l->flags = 0;
-        l->reserved = 0;
-        l->offset = (uint32_t)offset;
-        l->length = (uint32_t)(end > offset ? end - offset : 0);
-        d->full = 1;
-        return -1;
-    }
-    int index = o->layer_count++;
-    hf_layer *l = &o->layers[index];
-    l->kind = (uint8_t)kind;
-    l->flags = (uint8_t)flags;
-    l->reserved = 0;
-    l->offset = (uint32_t)offset;
-    l->length = (uint32_t)length;
-    switch (kind) {
-    case HF_LAYER_RAW: o->has_raw = 1; break;
-    case HF_LAYER_TLS: o->has_tls = 1; break;
-    case HF_LAYER_HTTP: o->has_http = 1; break;
-    case HF_LAYER_ETHER: if (o->first_ether == HF_NO_LAYER) o->first_ether = index; break;
-    case HF_LAYER_IPV4: if (o->first_ipv4 == HF_NO_LAYER) o->first_ipv4 = index; break;
-    case HF_LAYER_IPV6: if (o->first_ipv6 == HF_NO_LAYER) o->first_ipv6 = index; break;
-    case HF_LAYER_TCP: if (o->first_tcp == HF_NO_LAYER) o->first_tcp = index; break;
-    case HF_LAYER_UDP: if (o->first_udp == HF_NO_LAYER) o->first_udp = index; break;
-    case HF_LAYER_DNS: if (o->first_dns == HF_NO_LAYER) o->first_dns = index; break;
-    case HF_LAYER_HTTP_REQUEST:
-        if (o->first_http_request == HF_NO_LAYER) o->first_http_request = index;
-        break;
-    case HF_LAYER_HTTP_RESPONSE:
-        if (o->first_http_response == HF_NO_LAYER) o->first_http_response = index;
-        break;
-    default: break;
-    }
-    return index;
-}
-
-void hf_dissector_add_raw(hf_dissector *d, size_t offset, size_t end)
-{
-    if (end > offset) (void)hf_dissector_add_layer(d, HF_LAYER_RAW, offset, end - offset, end, 0);
-}
-
-void hf_dissector_add_opaque(hf_dissector *d, size_t offset, size_t end)
-{
-    if (end > offset)
-        (void)hf_dissector_add_layer(d, HF_LAYER_OPAQUE, offset, end - offset, end, 0);
-}
-
-void hf_dissector_set_padding(hf_dissector *d, size_t padding_start)
-{
-    if (padding_start < d->out->padding_start) d->out->padding_start = padding_start;
-}
-
 /* Does a header of which only `available` bytes were captured stop exactly at one of the
  * field boundaries in `boundaries` (ascending, terminated by 0)?  Then scapy fills defaults
  * (§1.4); otherwise a field was cut and the layer becomes Raw. */
@@ -1092,13 +1031,21 @@ static void dissect_link(hf_dissector *d, uint32_t linktype, size_t o, size_t en
 
 /* ---- entry point ------------------------------------------------------------------------ */
 
+/* Only the scalars are initialised: `layers` and `zeroed` are written before they are counted,
+ * and no reader looks past layer_count / zeroed_count (dissect.h), so clearing their ~500
+ * bytes per packet would be wasted work (it was a sizeable part of the dissection time). */
 static void reset(hf_dissection *out, size_t caplen, uint32_t linktype)
 {
-    memset(out, 0, sizeof *out);
     out->caplen = caplen;
     out->linktype = linktype;
     out->padding_start = caplen;
     out->trailer_start = caplen;
+    out->layer_count = 0;
+    out->zeroed_count = 0;
+    out->has_raw = out->has_tls = out->has_http = out->ether_rebuilt = 0;
+    out->dns_over_tcp = 0;
+    memset(&out->network, 0, sizeof out->network);
+    memset(&out->transport, 0, sizeof out->transport);
     out->first_ether = out->first_ipv4 = out->first_ipv6 = HF_NO_LAYER;
     out->first_tcp = out->first_udp = out->first_dns = HF_NO_LAYER;
     out->first_http_request = out->first_http_response = HF_NO_LAYER;
@@ -1112,7 +1059,7 @@ hf_status hf_dissect_packet(const uint8_t *frame, size_t caplen, uint32_t linkty
     if (!frame) frame = empty;
     if (caplen > UINT32_MAX) caplen = UINT32_MAX; /* layer offsets are 32-bit */
     reset(out, caplen, linktype);
-    hf_dissector d = {hf_cursor_make(frame, caplen), out, 0};
+    hf_dissector d = {hf_cursor_make(frame, caplen), out};
     dissect_link(&d, linktype, 0, caplen, 0);
     return HF_OK;
 }

@@ -106,9 +106,10 @@ typedef struct hf_layer {
 
 #define HF_NO_LAYER (-1)
 
-/* The dissection of one frame.  Stack-allocatable, no heap: fully (re)written by
- * hf_dissect_packet, never needs freeing.  All offsets are into the frame passed to
- * hf_dissect_packet and valid only together with it. */
+/* The dissection of one frame.  Stack-allocatable, no heap, never needs freeing: every field
+ * is (re)written by hf_dissect_packet, except the entries of `layers` and `zeroed` beyond
+ * layer_count / zeroed_count, which are left as they were (never read them).  All offsets are
+ * into the frame passed to hf_dissect_packet and valid only together with it. */
 typedef struct hf_dissection {
     size_t caplen;               /* the frame length given to hf_dissect_packet */
     uint32_t linktype;           /* as given */
@@ -178,7 +179,7 @@ typedef struct hf_dissection {
  * Dissect one frame of `caplen` bytes captured with `linktype`.
  *
  * Preconditions: `frame` points to `caplen` readable bytes (may be NULL when caplen == 0).
- * OUT: *out is completely rewritten.
+ * OUT: *out is rewritten (all but the unused entries of `layers` and `zeroed`).
  * Returns HF_OK, or HF_ARGUMENT when `out` is NULL or `frame` is NULL with caplen > 0.  Never fails
  * on packet content: truncated or invalid inner layers become Raw (scapy's behaviour) or opaque.
  * Ownership: `out` borrows nothing; its offsets refer to `frame`.

@@ -34,6 +34,65 @@ typedef enum application {
 
 enum { MATCH_DESTINATION = 1, MATCH_SOURCE = 2, MATCH_PAIR = 3 };
 
+/* The port tables, one X(MATCH, port, second_port, APPLICATION) row per binding, in scapy's
+ * payload_guess order: DESTINATION matches dport == port, SOURCE sport == port, PAIR
+ * sport == port and dport == second_port.  Written once as a list so that both the table
+ * (the order, for `lookup`) and the per-port switches of `classify` come from the same rows. */
+
+/* scapy payload_guess order for TCP with heifip's import set (Appendix A TCP_TABLE). */
+#define TCP_BINDINGS(X) \
+    X(DESTINATION, 53, 0, DNS) X(SOURCE, 53, 0, DNS)                   \
+    X(SOURCE, 88, 0, OTHER) X(DESTINATION, 88, 0, OTHER)               \
+    X(SOURCE, 135, 0, OTHER) X(DESTINATION, 135, 0, OTHER)             \
+    X(DESTINATION, 389, 0, OTHER) X(SOURCE, 389, 0, OTHER)             \
+    X(DESTINATION, 3268, 0, OTHER) X(SOURCE, 3268, 0, OTHER)           \
+    X(DESTINATION, 445, 0, NBT_SESSION) X(SOURCE, 445, 0, NBT_SESSION) \
+    X(DESTINATION, 139, 0, NBT_SESSION) X(SOURCE, 139, 0, NBT_SESSION) \
+    X(SOURCE, 1723, 0, OTHER) X(DESTINATION, 1723, 0, OTHER)           \
+    X(DESTINATION, 2000, 0, OTHER) X(SOURCE, 2000, 0, OTHER)           \
+    X(SOURCE, 80, 0, HTTP) X(DESTINATION, 80, 0, HTTP)                 \
+    X(SOURCE, 8080, 0, HTTP) X(DESTINATION, 8080, 0, HTTP)             \
+    X(SOURCE, 443, 0, TLS) X(DESTINATION, 443, 0, TLS)
+
+/* Same for UDP (Appendix A UDP_TABLE). */
+#define UDP_BINDINGS(X) \
+    X(DESTINATION, 5353, 0, DNS) X(SOURCE, 5353, 0, DNS)          \
+    X(DESTINATION, 53, 0, DNS) X(SOURCE, 53, 0, DNS)              \
+    X(SOURCE, 88, 0, OTHER) X(DESTINATION, 88, 0, OTHER)          \
+    X(PAIR, 68, 67, OTHER) X(PAIR, 67, 68, OTHER)                 \
+    X(PAIR, 67, 67, OTHER)                                        \
+    X(DESTINATION, 547, 0, OTHER) X(DESTINATION, 546, 0, OTHER)   \
+    X(DESTINATION, 1985, 0, OTHER) X(SOURCE, 1985, 0, OTHER)      \
+    X(DESTINATION, 2029, 0, OTHER) X(SOURCE, 2029, 0, OTHER)      \
+    X(DESTINATION, 4500, 0, OTHER) X(SOURCE, 4500, 0, OTHER)      \
+    X(DESTINATION, 500, 0, OTHER) X(SOURCE, 500, 0, OTHER)        \
+    X(DESTINATION, 1701, 0, L2TP) X(SOURCE, 1701, 0, L2TP)        \
+    X(DESTINATION, 389, 0, OTHER) X(SOURCE, 389, 0, OTHER)        \
+    X(DESTINATION, 5355, 0, OTHER) X(SOURCE, 5355, 0, OTHER)      \
+    X(DESTINATION, 2727, 0, OTHER) X(SOURCE, 2727, 0, OTHER)      \
+    X(DESTINATION, 434, 0, OTHER) X(SOURCE, 434, 0, OTHER)        \
+    X(DESTINATION, 137, 0, NBNS) X(SOURCE, 137, 0, NBNS)          \
+    X(DESTINATION, 138, 0, NBT_DATAGRAM)                          \
+    X(DESTINATION, 2055, 0, OTHER) X(SOURCE, 2055, 0, OTHER)      \
+    X(DESTINATION, 2056, 0, OTHER) X(SOURCE, 2056, 0, OTHER)      \
+    X(DESTINATION, 9995, 0, OTHER) X(SOURCE, 9995, 0, OTHER)      \
+    X(DESTINATION, 9996, 0, OTHER) X(SOURCE, 9996, 0, OTHER)      \
+    X(DESTINATION, 6343, 0, OTHER) X(SOURCE, 6343, 0, OTHER)      \
+    X(SOURCE, 123, 0, NTP) X(DESTINATION, 123, 0, NTP)            \
+    X(SOURCE, 1812, 0, OTHER) X(DESTINATION, 1812, 0, OTHER)      \
+    X(SOURCE, 1813, 0, OTHER) X(DESTINATION, 1813, 0, OTHER)      \
+    X(SOURCE, 3799, 0, OTHER) X(DESTINATION, 3799, 0, OTHER)      \
+    X(DESTINATION, 520, 0, OTHER) X(SOURCE, 520, 0, OTHER)        \
+    X(SOURCE, 161, 0, OTHER) X(DESTINATION, 161, 0, OTHER)        \
+    X(SOURCE, 162, 0, OTHER) X(DESTINATION, 162, 0, OTHER)        \
+    X(DESTINATION, 69, 0, OTHER)                                  \
+    X(DESTINATION, 4789, 0, VXLAN) X(DESTINATION, 4790, 0, VXLAN) \
+    X(DESTINATION, 6633, 0, VXLAN) X(DESTINATION, 8472, 0, VXLAN) \
+    X(DESTINATION, 48879, 0, VXLAN) X(SOURCE, 4789, 0, VXLAN)     \
+    X(SOURCE, 4790, 0, VXLAN) X(SOURCE, 6633, 0, VXLAN)           \
+    X(SOURCE, 8472, 0, VXLAN)                                     \
+    X(SOURCE, 17754, 0, OTHER)
+
 typedef struct port_binding {
     uint8_t match;        /* MATCH_* */
     uint16_t port;        /* MATCH_DESTINATION/SOURCE: the port; MATCH_PAIR: sport */
@@ -41,62 +100,11 @@ typedef struct port_binding {
     uint8_t application;
 } port_binding;
 
-/* scapy payload_guess order for TCP with heifip's import set (Appendix A TCP_TABLE). */
-static const port_binding tcp_bindings[] = {
-    {MATCH_DESTINATION, 53, 0, APPLICATION_DNS}, {MATCH_SOURCE, 53, 0, APPLICATION_DNS},
-    {MATCH_SOURCE, 88, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 88, 0, APPLICATION_OTHER},
-    {MATCH_SOURCE, 135, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 135, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 389, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 389, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 3268, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 3268, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 445, 0, APPLICATION_NBT_SESSION}, {MATCH_SOURCE, 445, 0, APPLICATION_NBT_SESSION},
-    {MATCH_DESTINATION, 139, 0, APPLICATION_NBT_SESSION}, {MATCH_SOURCE, 139, 0, APPLICATION_NBT_SESSION},
-    {MATCH_SOURCE, 1723, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 1723, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 2000, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2000, 0, APPLICATION_OTHER},
-    {MATCH_SOURCE, 80, 0, APPLICATION_HTTP}, {MATCH_DESTINATION, 80, 0, APPLICATION_HTTP},
-    {MATCH_SOURCE, 8080, 0, APPLICATION_HTTP}, {MATCH_DESTINATION, 8080, 0, APPLICATION_HTTP},
-    {MATCH_SOURCE, 443, 0, APPLICATION_TLS}, {MATCH_DESTINATION, 443, 0, APPLICATION_TLS},
-};
+#define BINDING_ROW(match, port, second, app) {MATCH_##match, port, second, APPLICATION_##app},
+static const port_binding tcp_bindings[] = {TCP_BINDINGS(BINDING_ROW)};
+static const port_binding udp_bindings[] = {UDP_BINDINGS(BINDING_ROW)};
 
-/* Same for UDP (Appendix A UDP_TABLE). */
-static const port_binding udp_bindings[] = {
-    {MATCH_DESTINATION, 5353, 0, APPLICATION_DNS}, {MATCH_SOURCE, 5353, 0, APPLICATION_DNS},
-    {MATCH_DESTINATION, 53, 0, APPLICATION_DNS}, {MATCH_SOURCE, 53, 0, APPLICATION_DNS},
-    {MATCH_SOURCE, 88, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 88, 0, APPLICATION_OTHER},
-    {MATCH_PAIR, 68, 67, APPLICATION_OTHER}, {MATCH_PAIR, 67, 68, APPLICATION_OTHER},
-    {MATCH_PAIR, 67, 67, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 547, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 546, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 1985, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 1985, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 2029, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2029, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 4500, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 4500, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 500, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 500, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 1701, 0, APPLICATION_L2TP}, {MATCH_SOURCE, 1701, 0, APPLICATION_L2TP},
-    {MATCH_DESTINATION, 389, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 389, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 5355, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 5355, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 2727, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2727, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 434, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 434, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 137, 0, APPLICATION_NBNS}, {MATCH_SOURCE, 137, 0, APPLICATION_NBNS},
-    {MATCH_DESTINATION, 138, 0, APPLICATION_NBT_DATAGRAM},
-    {MATCH_DESTINATION, 2055, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2055, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 2056, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 2056, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 9995, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 9995, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 9996, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 9996, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 6343, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 6343, 0, APPLICATION_OTHER},
-    {MATCH_SOURCE, 123, 0, APPLICATION_NTP}, {MATCH_DESTINATION, 123, 0, APPLICATION_NTP},
-    {MATCH_SOURCE, 1812, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 1812, 0, APPLICATION_OTHER},
-    {MATCH_SOURCE, 1813, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 1813, 0, APPLICATION_OTHER},
-    {MATCH_SOURCE, 3799, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 3799, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 520, 0, APPLICATION_OTHER}, {MATCH_SOURCE, 520, 0, APPLICATION_OTHER},
-    {MATCH_SOURCE, 161, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 161, 0, APPLICATION_OTHER},
-    {MATCH_SOURCE, 162, 0, APPLICATION_OTHER}, {MATCH_DESTINATION, 162, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 69, 0, APPLICATION_OTHER},
-    {MATCH_DESTINATION, 4789, 0, APPLICATION_VXLAN}, {MATCH_DESTINATION, 4790, 0, APPLICATION_VXLAN},
-    {MATCH_DESTINATION, 6633, 0, APPLICATION_VXLAN}, {MATCH_DESTINATION, 8472, 0, APPLICATION_VXLAN},
-    {MATCH_DESTINATION, 48879, 0, APPLICATION_VXLAN}, {MATCH_SOURCE, 4789, 0, APPLICATION_VXLAN},
-    {MATCH_SOURCE, 4790, 0, APPLICATION_VXLAN}, {MATCH_SOURCE, 6633, 0, APPLICATION_VXLAN},
-    {MATCH_SOURCE, 8472, 0, APPLICATION_VXLAN},
-    {MATCH_SOURCE, 17754, 0, APPLICATION_OTHER},
-};
-
+/* The application of the first binding in `table` that matches: the definition. */
 static application lookup(const port_binding *table, size_t count, uint16_t source_port,
                           uint16_t destination_port)
 {
@@ -109,6 +117,59 @@ static application lookup(const port_binding *table, size_t count, uint16_t sour
     }
     return APPLICATION_RAW;
 }
+
+/* The same answer without the scan (which was a third of the dissection time: the common
+ * ports 80/443 sit at the end of the TCP table).  A switch per match kind gives the
+ * application of the one row that matches dport, sport, and (sport, dport); a port occurs at
+ * most once per kind (a repeated case label would not compile), so each switch finds exactly
+ * the rows the scan could stop at.  When the rows that match all name the same application,
+ * the order among them does not matter; only when they disagree (both ports bound to
+ * different classes, e.g. 53 -> 80) does the scan decide. */
+#define CASE_DESTINATION_DESTINATION(port, second, app) case port: return APPLICATION_##app;
+#define CASE_DESTINATION_SOURCE(port, second, app)
+#define CASE_DESTINATION_PAIR(port, second, app)
+#define CASE_SOURCE_DESTINATION(port, second, app)
+#define CASE_SOURCE_SOURCE(port, second, app) case port: return APPLICATION_##app;
+#define CASE_SOURCE_PAIR(port, second, app)
+#define CASE_PAIR_DESTINATION(port, second, app)
+#define CASE_PAIR_SOURCE(port, second, app)
+#define CASE_PAIR_PAIR(port, second, app)                                                          \
+    case (uint32_t)(port) << 16 | (second): return APPLICATION_##app;
+#define CASE_DESTINATION(match, port, second, app) CASE_DESTINATION_##match(port, second, app)
+#define CASE_SOURCE(match, port, second, app) CASE_SOURCE_##match(port, second, app)
+#define CASE_PAIR(match, port, second, app) CASE_PAIR_##match(port, second, app)
+
+#define BINDING_SWITCHES(table, TABLE)                                                           \
+    static application table##_by_destination(uint16_t port)                                     \
+    {                                                                                            \
+        switch (port) { TABLE(CASE_DESTINATION) default: return APPLICATION_RAW; }               \
+    }                                                                                            \
+    static application table##_by_source(uint16_t port)                                          \
+    {                                                                                            \
+        switch (port) { TABLE(CASE_SOURCE) default: return APPLICATION_RAW; }                    \
+    }                                                                                            \
+    static application table##_by_pair(uint16_t source_port, uint16_t destination_port)          \
+    {                                                                                            \
+        switch ((uint32_t)source_port << 16 | destination_port) {                                \
+            TABLE(CASE_PAIR) default: return APPLICATION_RAW;                                    \
+        }                                                                                        \
+    }                                                                                            \
+    static application table##_classify(uint16_t source_port, uint16_t destination_port)         \
+    {                                                                                            \
+        application by_destination = table##_by_destination(destination_port);                  \
+        application by_source = table##_by_source(source_port);                                  \
+        application by_pair = table##_by_pair(source_port, destination_port);                    \
+        application found = by_destination != APPLICATION_RAW ? by_destination                  \
+                            : by_source != APPLICATION_RAW   ? by_source                         \
+                                                             : by_pair;                          \
+        if ((by_source == APPLICATION_RAW || by_source == found) &&                              \
+            (by_pair == APPLICATION_RAW || by_pair == found))                                    \
+            return found;                                                                        \
+        return lookup(table, sizeof table / sizeof table[0], source_port, destination_port);     \
+    }
+
+BINDING_SWITCHES(tcp_bindings, TCP_BINDINGS)
+BINDING_SWITCHES(udp_bindings, UDP_BINDINGS)
 
 /* ---- HTTP ------------------------------------------------------------------------------ */
 
@@ -284,8 +345,7 @@ void hf_dissect_tcp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t
                             uint16_t destination_port)
 {
     if (offset >= end) return;
-    switch (lookup(tcp_bindings, sizeof tcp_bindings / sizeof tcp_bindings[0], source_port,
-                   destination_port)) {
+    switch (tcp_bindings_classify(source_port, destination_port)) {
     case APPLICATION_DNS: dissect_dns(d, offset, end, 1); return;
     case APPLICATION_HTTP: dissect_http(d, offset, end); return;
     case APPLICATION_TLS: dissect_tls(d, offset, end); return;
@@ -302,8 +362,7 @@ int hf_dissect_udp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t 
                            uint16_t destination_port)
 {
     if (offset >= end) return 0;
-    switch (lookup(udp_bindings, sizeof udp_bindings / sizeof udp_bindings[0], source_port,
-                   destination_port)) {
+    switch (udp_bindings_classify(source_port, destination_port)) {
     case APPLICATION_DNS: dissect_dns(d, offset, end, 0); return 0;
     case APPLICATION_VXLAN: return 1;
     case APPLICATION_L2TP: return 2;

@@ -12,23 +12,34 @@
 #include "dissect.h"
 
 typedef struct hf_dissector {
-    hf_cursor frame;        /* the whole frame; borrowed from the hf_dissect_packet caller */
+    hf_cursor frame;        /* the whole frame, pos always 0; borrowed from the caller */
     hf_dissection *out;     /* the result being filled */
-    int full;               /* the layer array is full: the rest is opaque, stop dissecting */
 } hf_dissector;
 
-/* Bounded reads at absolute frame offsets: 1 when the bytes exist, else 0 (value untouched). */
+/* Bounded reads at absolute frame offsets: 1 when the bytes exist, else 0 (value untouched).
+ * The frame cursor is never advanced (its pos stays 0, see hf_dissect_packet), so these are
+ * bytes.h's hf_peek_* checks -- remaining space compared, never offset + n -- with
+ * remaining == frame.end; spelling them out lets the compiler drop the pos arithmetic from
+ * every read of every header. */
 static inline int hf_dissector_byte(const hf_dissector *d, size_t offset, uint8_t *value)
 {
-    return hf_peek_u8(&d->frame, offset, value) == HF_OK;
+    if (d->frame.end <= offset) return 0;
+    *value = d->frame.start[offset];
+    return 1;
 }
 static inline int hf_dissector_be16(const hf_dissector *d, size_t offset, uint16_t *value)
 {
-    return hf_peek_be16(&d->frame, offset, value) == HF_OK;
+    if (d->frame.end < 2 || d->frame.end - 2 < offset) return 0;
+    const uint8_t *p = d->frame.start + offset;
+    *value = (uint16_t)((p[0] << 8) | p[1]);
+    return 1;
 }
 static inline int hf_dissector_be32(const hf_dissector *d, size_t offset, uint32_t *value)
 {
-    return hf_peek_be32(&d->frame, offset, value) == HF_OK;
+    if (d->frame.end < 4 || d->frame.end - 4 < offset) return 0;
+    const uint8_t *p = d->frame.start + offset;
+    *value = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+    return 1;
 }
 static inline uint8_t hf_dissector_byte_or_zero(const hf_dissector *d, size_t offset)
 {
@@ -54,16 +65,76 @@ static inline hf_cursor hf_dissector_window(const hf_dissector *d, size_t offset
     return c;
 }
 
+/* The layer list.  Inline because every layer of every packet goes through here: with a
+ * constant `kind` the first_* bookkeeping below folds to one store (it was ~10 % of the
+ * dissection time as a call). */
+
 /* Append a layer covering [offset, offset+length) whose parent region ends at `end`.  Returns
- * its index, or -1 when the array is full: then [offset, end) becomes one HF_LAYER_OPAQUE layer
- * and d->full is set. */
-int hf_dissector_add_layer(hf_dissector *d, hf_layer_kind kind, size_t offset, size_t length,
-                           size_t end, unsigned flags);
+ * its index, or -1 when the array is full: the last slot then holds [offset, end) as one
+ * HF_LAYER_OPAQUE layer, and once it is taken nothing more is added.  (The array is full
+ * exactly when layer_count == HF_MAX_LAYERS: one compare on the common path.) */
+static inline int hf_dissector_add_layer(hf_dissector *d, hf_layer_kind kind, size_t offset,
+                                         size_t length, size_t end, unsigned flags)
+{
+    hf_dissection *o = d->out;
+    int index = o->layer_count;
+    if (index >= HF_MAX_LAYERS - 1) {
+        if (index >= HF_MAX_LAYERS) return -1;
+        if (kind != HF_LAYER_OPAQUE) {
+            hf_layer *l = &o->layers[index];
+            l->kind = HF_LAYER_OPAQUE;
+            l->flags = 0;
+            l->reserved = 0;
+            l->offset = (uint32_t)offset;
+            l->length = (uint32_t)(end > offset ? end - offset : 0);
+            o->layer_count = HF_MAX_LAYERS;
+            return -1;
+        }
+    }
+    o->layer_count = index + 1;
+    hf_layer *l = &o->layers[index];
+    l->kind = (uint8_t)kind;
+    l->flags = (uint8_t)flags;
+    l->reserved = 0;
+    l->offset = (uint32_t)offset;
+    l->length = (uint32_t)length;
+    switch (kind) {
+    case HF_LAYER_RAW: o->has_raw = 1; break;
+    case HF_LAYER_TLS: o->has_tls = 1; break;
+    case HF_LAYER_HTTP: o->has_http = 1; break;
+    case HF_LAYER_ETHER: if (o->first_ether == HF_NO_LAYER) o->first_ether = index; break;
+    case HF_LAYER_IPV4: if (o->first_ipv4 == HF_NO_LAYER) o->first_ipv4 = index; break;
+    case HF_LAYER_IPV6: if (o->first_ipv6 == HF_NO_LAYER) o->first_ipv6 = index; break;
+    case HF_LAYER_TCP: if (o->first_tcp == HF_NO_LAYER) o->first_tcp = index; break;
+    case HF_LAYER_UDP: if (o->first_udp == HF_NO_LAYER) o->first_udp = index; break;
+    case HF_LAYER_DNS: if (o->first_dns == HF_NO_LAYER) o->first_dns = index; break;
+    case HF_LAYER_HTTP_REQUEST:
+        if (o->first_http_request == HF_NO_LAYER) o->first_http_request = index;
+        break;
+    case HF_LAYER_HTTP_RESPONSE:
+        if (o->first_http_response == HF_NO_LAYER) o->first_http_response = index;
+        break;
+    default: break;
+    }
+    return index;
+}
+
 /* scapy Raw / an opaque payload for [offset, end); nothing when empty. */
-void hf_dissector_add_raw(hf_dissector *d, size_t offset, size_t end);
-void hf_dissector_add_opaque(hf_dissector *d, size_t offset, size_t end);
+static inline void hf_dissector_add_raw(hf_dissector *d, size_t offset, size_t end)
+{
+    if (end > offset) (void)hf_dissector_add_layer(d, HF_LAYER_RAW, offset, end - offset, end, 0);
+}
+static inline void hf_dissector_add_opaque(hf_dissector *d, size_t offset, size_t end)
+{
+    if (end > offset)
+        (void)hf_dissector_add_layer(d, HF_LAYER_OPAQUE, offset, end - offset, end, 0);
+}
+
 /* extract_padding: bytes from `padding_start` on are Padding (innermost start wins). */
-void hf_dissector_set_padding(hf_dissector *d, size_t padding_start);
+static inline void hf_dissector_set_padding(hf_dissector *d, size_t padding_start)
+{
+    if (padding_start < d->out->padding_start) d->out->padding_start = padding_start;
+}
 
 /* dissect_app.c: classify a non-empty TCP/UDP payload [offset, end) by the port tables.
  * hf_dissect_udp_payload returns 1 when the payload is VXLAN, 2 when it is L2TP (the caller

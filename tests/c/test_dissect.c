@@ -270,6 +270,154 @@ static void test_layer_limit(void)
     CHECK_EQ_INT(d.has_raw, 0);
 }
 
+/* An opaque layer that lands in the last slot fills the array too: nothing is written after
+ * it (28..31 VLAN tags, then LLDP, whose payload is opaque; 31 tags put it in slot 31). */
+static void test_layer_limit_opaque_last(void)
+{
+    static uint8_t frame[14 + 32 * 4 + 20];
+    for (int tags = 28; tags <= 32; tags++) {
+        memset(frame, 0, sizeof frame);
+        frame[12] = 0x81;
+        size_t off = 14;
+        for (int i = 0; i < tags; i++, off += 4) {
+            frame[off + 2] = 0x81;
+            frame[off + 3] = 0x00;
+        }
+        frame[off - 2] = 0x88; /* LLDP */
+        frame[off - 1] = 0xcc;
+        frame[off] = 0x02;
+        hf_dissection d;
+        CHECK_EQ_INT(hf_dissect_packet(frame, off + 20, 1, &d), HF_OK);
+        CHECK_EQ_INT(d.layer_count, tags + 2 < HF_MAX_LAYERS ? tags + 2 : HF_MAX_LAYERS);
+        CHECK_EQ_INT(d.layers[d.layer_count - 1].kind, HF_LAYER_OPAQUE);
+        CHECK_EQ_INT(d.layers[d.layer_count - 1].offset + d.layers[d.layer_count - 1].length,
+                     off + 20);
+        CHECK_EQ_INT(d.padding_start, off + 20);
+    }
+}
+
+/* hf_dissect_packet fills only what dissect.h defines (layers/zeroed up to their counts):
+ * whatever the struct held before -- garbage or the previous packet -- the defined fields come
+ * out the same. */
+static void check_same_dissection(const hf_dissection *a, const hf_dissection *b)
+{
+    CHECK_EQ_INT(a->caplen, b->caplen);
+    CHECK_EQ_INT(a->linktype, b->linktype);
+    CHECK_EQ_INT(a->layer_count, b->layer_count);
+    CHECK(a->layer_count >= 0 && a->layer_count <= HF_MAX_LAYERS);
+    for (int i = 0; i < a->layer_count && i < HF_MAX_LAYERS; i++) {
+        CHECK_EQ_INT(a->layers[i].kind, b->layers[i].kind);
+        CHECK_EQ_INT(a->layers[i].flags, b->layers[i].flags);
+        CHECK_EQ_INT(a->layers[i].reserved, 0);
+        CHECK_EQ_INT(a->layers[i].offset, b->layers[i].offset);
+        CHECK_EQ_INT(a->layers[i].length, b->layers[i].length);
+    }
+    CHECK_EQ_INT(a->padding_start, b->padding_start);
+    CHECK_EQ_INT(a->trailer_start, b->trailer_start);
+    CHECK_EQ_INT(a->zeroed_count, b->zeroed_count);
+    for (int i = 0; i < a->zeroed_count && i < HF_MAX_ZEROED; i++) {
+        CHECK_EQ_INT(a->zeroed[i].offset, b->zeroed[i].offset);
+        CHECK_EQ_INT(a->zeroed[i].length, b->zeroed[i].length);
+    }
+    CHECK_EQ_INT(a->has_raw, b->has_raw);
+    CHECK_EQ_INT(a->has_tls, b->has_tls);
+    CHECK_EQ_INT(a->has_http, b->has_http);
+    CHECK_EQ_INT(a->ether_rebuilt, b->ether_rebuilt);
+    CHECK_EQ_INT(a->first_ether, b->first_ether);
+    CHECK_EQ_INT(a->first_ipv4, b->first_ipv4);
+    CHECK_EQ_INT(a->first_ipv6, b->first_ipv6);
+    CHECK_EQ_INT(a->first_tcp, b->first_tcp);
+    CHECK_EQ_INT(a->first_udp, b->first_udp);
+    CHECK_EQ_INT(a->first_dns, b->first_dns);
+    CHECK_EQ_INT(a->first_http_request, b->first_http_request);
+    CHECK_EQ_INT(a->first_http_response, b->first_http_response);
+    CHECK_EQ_INT(a->network.version, b->network.version);
+    CHECK_EQ_INT(a->network.source_offset, b->network.source_offset);
+    CHECK_EQ_INT(a->network.destination_offset, b->network.destination_offset);
+    CHECK_EQ_INT(a->network.address_length, b->network.address_length);
+    CHECK_EQ_INT(a->network.protocol, b->network.protocol);
+    CHECK_EQ_INT(a->network.fragment_offset, b->network.fragment_offset);
+    CHECK_EQ_INT(a->network.more_fragments, b->network.more_fragments);
+    CHECK_EQ_INT(a->network.identification, b->network.identification);
+    CHECK_EQ_INT(a->transport.protocol, b->transport.protocol);
+    CHECK_EQ_INT(a->transport.source_port, b->transport.source_port);
+    CHECK_EQ_INT(a->transport.destination_port, b->transport.destination_port);
+    CHECK_EQ_INT(a->transport.tcp_flags, b->transport.tcp_flags);
+    CHECK_EQ_INT(a->dns_over_tcp, b->dns_over_tcp);
+}
+
+static void test_struct_reuse(void)
+{
+    static uint8_t frame[2048], previous[2048];
+    size_t previous_length = 0;
+    unsigned previous_linktype = 1;
+    for (size_t i = 0; i < sizeof chains / sizeof chains[0]; i++) {
+        size_t n = unhex(chains[i].frame, frame, sizeof frame);
+        hf_dissection clean, garbage, reused;
+        memset(&clean, 0, sizeof clean);
+        memset(&garbage, 0xa5, sizeof garbage);
+        CHECK_EQ_INT(hf_dissect_packet(frame, n, chains[i].linktype, &clean), HF_OK);
+        CHECK_EQ_INT(hf_dissect_packet(frame, n, chains[i].linktype, &garbage), HF_OK);
+        check_same_dissection(&garbage, &clean);
+        /* the previous chain's dissection, then this one, in the same struct */
+        CHECK_EQ_INT(hf_dissect_packet(previous, previous_length, previous_linktype, &reused), HF_OK);
+        CHECK_EQ_INT(hf_dissect_packet(frame, n, chains[i].linktype, &reused), HF_OK);
+        check_same_dissection(&reused, &clean);
+        memcpy(previous, frame, n);
+        previous_length = n;
+        previous_linktype = chains[i].linktype;
+    }
+}
+
+/* The port tables decide in scapy's payload_guess order when both ports are bound (Appendix A
+ * TCP_TABLE / UDP_TABLE): the first matching row wins, whichever port it tests.  The class of
+ * the payload layer (index 3, after Ether/IP/TCP or UDP) for a TLS record resp. a DNS query
+ * under various port pairs. */
+static void test_port_order(void)
+{
+    static const struct {
+        int udp;
+        uint16_t source_port, destination_port;
+        int kind;
+    } cases[] = {
+        {0, 1234, 443, HF_LAYER_TLS},
+        {0, 443, 1234, HF_LAYER_TLS},
+        {0, 80, 443, HF_LAYER_HTTP},      /* sport 80 precedes dport 443 */
+        {0, 443, 80, HF_LAYER_HTTP},      /* dport 80 precedes sport 443 */
+        {0, 443, 8080, HF_LAYER_HTTP},
+        {0, 88, 443, HF_LAYER_OPAQUE},    /* Kerberos before TLS */
+        {0, 443, 88, HF_LAYER_OPAQUE},
+        {0, 445, 443, HF_LAYER_RAW},      /* NBTSession, not SMB: Raw */
+        {0, 1234, 1234, HF_LAYER_RAW},
+        {0, 443, 443, HF_LAYER_TLS},
+        {1, 5555, 53, HF_LAYER_DNS},
+        {1, 53, 5555, HF_LAYER_DNS},
+        {1, 68, 67, HF_LAYER_OPAQUE},     /* the DHCP pairs */
+        {1, 67, 68, HF_LAYER_OPAQUE},
+        {1, 67, 67, HF_LAYER_OPAQUE},
+        {1, 68, 68, HF_LAYER_RAW},
+        {1, 68, 53, HF_LAYER_DNS},
+        {1, 67, 53, HF_LAYER_DNS},
+        {1, 1985, 53, HF_LAYER_DNS},      /* dport 53 precedes sport 1985 */
+        {1, 53, 1985, HF_LAYER_DNS},      /* sport 53 precedes dport 1985 */
+        {1, 500, 1985, HF_LAYER_OPAQUE},
+        {1, 5555, 5555, HF_LAYER_RAW},
+    };
+    static uint8_t frame[2048];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = unhex(cases[i].udp ? F_DNS_UDP_TRAILING_BYTES : F_TLS_RECORD_443, frame,
+                         sizeof frame);
+        frame[34] = (uint8_t)(cases[i].source_port >> 8);
+        frame[35] = (uint8_t)cases[i].source_port;
+        frame[36] = (uint8_t)(cases[i].destination_port >> 8);
+        frame[37] = (uint8_t)cases[i].destination_port;
+        hf_dissection d;
+        CHECK_EQ_INT(hf_dissect_packet(frame, n, 1, &d), HF_OK);
+        CHECK(d.layer_count >= 4);
+        CHECK_EQ_INT(d.layers[3].kind, cases[i].kind);
+    }
+}
+
 /* Truncating a frame at every length never reads out of bounds (ASan) and always succeeds. */
 static void test_truncations(void)
 {
@@ -331,6 +479,9 @@ int main(void)
     test_radiotap_facts();
     test_facts();
     test_layer_limit();
+    test_layer_limit_opaque_last();
+    test_struct_reuse();
+    test_port_order();
     test_truncations();
     return CHECK_REPORT();
 }
