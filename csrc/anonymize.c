@@ -57,6 +57,11 @@ uint64_t hf_siphash24(const uint64_t key[2], const uint8_t *data, size_t length)
     return siphash(key, data, length, 2, 4);
 }
 
+uint64_t hf_siphash13(const uint64_t key[2], const uint8_t *data, size_t length)
+{
+    return siphash(key, data, length, 1, 3);
+}
+
 /* splitmix64's finaliser: a bijective 64-bit mix, used to expand one seed into two key words and
  * (as splitmix64 proper, on stream + n x golden) a packet's stream into its draws. */
 static inline uint64_t mix64(uint64_t z)
@@ -86,11 +91,15 @@ void hf_address_map_begin(hf_address_map *map, const hf_anonymizer *anonymizer,
     map->packet_index = packet_index;
 }
 
-/* RANDOM: key the packet's stream (at its first replaced address).  Stream seed = SipHash of the
- * first HF_RANDOM_STREAM_PREFIX bytes with the packet index and caplen folded into the key: the
+/* RANDOM: key the packet's stream (at its first replaced address).  Stream seed = SipHash-1-3 of
+ * the first HF_RANDOM_STREAM_PREFIX bytes with the packet index and caplen folded into the key: the
  * same frame at another position, or another frame at this position, gets unrelated values.  A
  * prefix, not the whole frame: the headers that differ between packets are at the start, and
- * hashing 1500-byte frames cost five times the whole dissect + preprocess. */
+ * hashing 1500-byte frames cost five times the whole dissect + preprocess.  SipHash-1-3 (the
+ * variant CPython and Rust hash with) rather than 2-4: this runs once per packet, and its 12
+ * rounds over 64 bytes take ~26 ns against ~44 ns for the 22 of 2-4 (a fifth of preprocessing a
+ * packet); it is the same keyed construction with a smaller safety margin, with no known attack,
+ * so the stream stays unpredictable without the seed.  CONSISTENT pseudonyms keep SipHash-2-4. */
 static void key_stream(hf_address_map *map)
 {
     const hf_anonymizer *a = map->anonymizer;
@@ -99,7 +108,7 @@ static void key_stream(hf_address_map *map)
     size_t prefix = map->frame == NULL ? 0
                     : map->caplen < HF_RANDOM_STREAM_PREFIX ? map->caplen
                                                             : HF_RANDOM_STREAM_PREFIX;
-    map->stream = hf_siphash24(key, map->frame, prefix);
+    map->stream = hf_siphash13(key, map->frame, prefix);
     map->stream_ready = 1;
     map->frame = NULL;   /* not read again */
 }

@@ -9,7 +9,7 @@
  *
  *   HF_ANONYMIZE_RANDOM      1.1.1's behaviour (default): uniform random bytes, new per packet,
  *                            equal within a packet.  The stream is a keyed function of (seed,
- *                            packet index, caplen, the frame's first 64 bytes) -- one SipHash
+ *                            packet index, caplen, the frame's first 64 bytes) -- one SipHash-1-3
  *                            per packet that replaces an address, computed at its first
  *                            replacement -- so a run is reproducible, independent of threads
  *                            and call order, and two different packets get unrelated values.
@@ -20,8 +20,8 @@
  *   HF_ANONYMIZE_ZERO        every replaced byte is 0x00 (the parity tests' sentinel).
  *   HF_ANONYMIZE_KEEP        original addresses kept.
  *
- * The keyed function is SipHash-2-4 (Aumasson & Bernstein, "SipHash: a fast short-input PRF",
- * 2012), implemented from the paper.  It is a PRF, so pseudonyms cannot be inverted without the
+ * The keyed functions are SipHash-2-4 and SipHash-1-3 (Aumasson & Bernstein, "SipHash: a fast
+ * short-input PRF", 2012), implemented from the paper.  It is a PRF, so pseudonyms cannot be inverted without the
  * seed -- but a 64-bit seed and the small IPv4 space mean a determined attacker with the seed
  * range can enumerate: treat the seed as a secret if anonymity matters.
  *
@@ -86,7 +86,8 @@ void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length);
  * name), ZERO writes zeros, KEEP leaves the address.  In place; lengths up to 16. */
 void hf_anonymizer_pseudonym(const hf_anonymizer *anonymizer, uint8_t *address, size_t length);
 
-/* SipHash-2-4 of `length` bytes under `key` (exposed for tests). */
+/* SipHash-2-4 / SipHash-1-3 of `length` bytes under `key` (exposed for tests). */
 uint64_t hf_siphash24(const uint64_t key[2], const uint8_t *data, size_t length);
+uint64_t hf_siphash13(const uint64_t key[2], const uint8_t *data, size_t length);
 
 #endif /* HF_ANONYMIZE_H */
