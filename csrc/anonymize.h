@@ -9,7 +9,7 @@
  *
  *   HF_ANONYMIZE_RANDOM      1.1.1's behaviour (default): uniform random bytes, new per packet,
  *                            equal within a packet.  The stream is a keyed function of (seed,
- *                            packet index, caplen, the frame's first 64 bytes) -- one SipHash
+ *                            packet index, caplen, the frame's first 64 bytes) -- one SipHash-1-3
  *                            per packet that replaces an address, computed at its first
  *                            replacement -- so a run is reproducible, independent of threads
  *                            and call order, and two different packets get unrelated values.
@@ -20,8 +20,8 @@
  *   HF_ANONYMIZE_ZERO        every replaced byte is 0x00 (the parity tests' sentinel).
  *   HF_ANONYMIZE_KEEP        original addresses kept.
  *
- * The keyed function is SipHash-2-4 (Aumasson & Bernstein, "SipHash: a fast short-input PRF",
- * 2012), implemented from the paper.  It is a PRF, so pseudonyms cannot be inverted without the
+ * The keyed functions are SipHash-2-4 and SipHash-1-3 (Aumasson & Bernstein, "SipHash: a fast
+ * short-input PRF", 2012), implemented from the paper.  It is a PRF, so pseudonyms cannot be inverted without the
  * seed -- but a 64-bit seed and the small IPv4 space mean a determined attacker with the seed
  * range can enumerate: treat the seed as a secret if anonymity matters.
  *
@@ -60,10 +60,10 @@ typedef struct hf_address_map {
     uint64_t stream;                  /* RANDOM: per-packet stream seed */
     uint64_t draws;                   /* RANDOM: values drawn so far in this packet */
     int n_entries;
-    struct {
-        uint8_t length;               /* 4, 6 or 16 */
-        uint8_t original[16];
-        uint8_t replacement[16];
+    struct hf_address_map_entry {     /* RANDOM's memo: one per distinct address of the packet */
+        uint64_t original[2];         /* the address bytes as two host-order words, zero-filled */
+        uint64_t replacement[2];      /* its drawn words (bytes least significant first) */
+        size_t length;                /* 0..16 (a 0-byte call takes an entry too) */
     } entries[HF_ADDRESS_MAP_ENTRIES];
 } hf_address_map;
 
@@ -86,7 +86,8 @@ void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length);
  * name), ZERO writes zeros, KEEP leaves the address.  In place; lengths up to 16. */
 void hf_anonymizer_pseudonym(const hf_anonymizer *anonymizer, uint8_t *address, size_t length);
 
-/* SipHash-2-4 of `length` bytes under `key` (exposed for the flow stage's hash and for tests). */
+/* SipHash-2-4 / SipHash-1-3 of `length` bytes under `key` (exposed for tests). */
 uint64_t hf_siphash24(const uint64_t key[2], const uint8_t *data, size_t length);
+uint64_t hf_siphash13(const uint64_t key[2], const uint8_t *data, size_t length);
 
 #endif /* HF_ANONYMIZE_H */

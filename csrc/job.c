@@ -110,8 +110,10 @@ static hf_status process_one(const uint8_t *data, size_t length, uint32_t linkty
     hf_address_map addresses;
     hf_address_map_begin(&addresses, &config->anonymizer, index, data, length);
     size_t before = out->bytes.length;
-    status = hf_preprocess_packet(data, length, &dissection, config->mode, &addresses,
-                                  &out->bytes, error);
+    /* Keys need whole packets (de-duplication drops packets after reading, so none is cut). */
+    size_t limit = config->limit_kept && !config->collect_keys ? config->keep_bytes : SIZE_MAX;
+    status = hf_preprocess_packet_prefix(data, length, &dissection, config->mode, &addresses,
+                                         limit, &out->bytes, error);
     if (status != HF_OK) {
         out->bytes.length = before;
         return status;
@@ -124,8 +126,6 @@ static hf_status process_one(const uint8_t *data, size_t length, uint32_t linkty
         }
         out->key_offsets[out->count + 1] = out->keys.length;
     }
-    if (config->limit_kept && !config->collect_keys && out->bytes.length - before > config->keep_bytes)
-        out->bytes.length = before + config->keep_bytes;   /* the image reads no further */
     out->timestamps_ns[out->count] = timestamp_ns;
     out->record_indices[out->count] = index;
     out->offsets[out->count + 1] = out->bytes.length;
@@ -372,6 +372,7 @@ struct hf_flow_job {
     hf_filter *filter;          /* owned; NULL = none */
     hf_flow_table *table;       /* owned */
     hf_job_config packets;
+    size_t bytes_per_packet;    /* the table keeps this much of a packet (hf_flow_config) */
     hf_buf scratch;             /* owned: the current packet's preprocessed bytes */
     uint64_t records_read;
     uint64_t records_matched;
@@ -388,6 +389,7 @@ hf_status hf_flow_job_open(const char *path, const hf_flow_job_config *config, h
     if (job == NULL) return hf_error_set(error, HF_NOMEM, -1, -1, "out of memory");
     hf_error_clear(&job->damage);
     job->packets = config->packets;
+    job->bytes_per_packet = config->flows.bytes_per_packet;
     hf_status status = HF_OK;
     if (config->bpf != NULL && config->bpf[0] != '\0') {
         status = hf_filter_new(config->bpf, &job->filter, error);
@@ -420,9 +422,11 @@ static hf_status materialize_packet(void *context, const uint8_t **bytes, size_t
     hf_address_map_begin(&addresses, &m->job->packets.anonymizer, m->record->index,
                          m->record->data, m->record->caplen);
     m->job->scratch.length = 0;
-    hf_status status = hf_preprocess_packet(m->record->data, m->record->caplen, m->dissection,
-                                            m->job->packets.mode, &addresses, &m->job->scratch,
-                                            m->error);
+    /* Only the prefix the table keeps (flows.h: it copies the first bytes_per_packet bytes). */
+    hf_status status = hf_preprocess_packet_prefix(m->record->data, m->record->caplen,
+                                                   m->dissection, m->job->packets.mode, &addresses,
+                                                   m->job->bytes_per_packet, &m->job->scratch,
+                                                   m->error);
     *bytes = m->job->scratch.data;
     *length = m->job->scratch.length;
     return status;

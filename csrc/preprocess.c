@@ -105,44 +105,6 @@ static void make_plan(const hf_dissection *d, plan *p)
     }
 }
 
-/* ---- address draws ----------------------------------------------------------------------- */
-
-/* Where the four randomised addresses are in the output (or -1: not emitted).  They are applied
- * after emission, in 1.1.1's draw order (§2.2), so the map sees the same sequence whatever the
- * layer order. */
-typedef struct address_slots {
-    long ether_source, ether_destination;
-    long ip_source, ip_destination;
-    uint8_t ip_length;                /* 4 or 16; 0 when no IP address is randomised */
-    uint8_t ether_present;
-    uint8_t ether_default[12];        /* dst|src scapy defaults for the rebuilt short Ether */
-    uint8_t ip_original[32];          /* original IP src|dst, for the scratch copy */
-} address_slots;
-
-static void apply_addresses(const address_slots *slots, hf_address_map *map, hf_buf *out)
-{
-    uint8_t scratch[16];
-    if (slots->ether_present) {
-        if (slots->ether_source >= 0) hf_address_map_apply(map, out->data + slots->ether_source, 6);
-        if (slots->ether_destination >= 0)
-            hf_address_map_apply(map, out->data + slots->ether_destination, 6);
-    }
-    if (slots->ip_length) {
-        if (slots->ip_source >= 0) {
-            hf_address_map_apply(map, out->data + slots->ip_source, slots->ip_length);
-        } else {
-            memcpy(scratch, slots->ip_original, slots->ip_length);
-            hf_address_map_apply(map, scratch, slots->ip_length);
-        }
-        if (slots->ip_destination >= 0) {
-            hf_address_map_apply(map, out->data + slots->ip_destination, slots->ip_length);
-        } else {
-            memcpy(scratch, slots->ip_original + 16, slots->ip_length);
-            hf_address_map_apply(map, scratch, slots->ip_length);
-        }
-    }
-}
-
 /* ---- small emit helpers ------------------------------------------------------------------- */
 
 /* Borrow frame bytes [offset, offset+length) through a cursor. */
@@ -168,6 +130,69 @@ static hf_status append_frame(hf_buf *out, const uint8_t *frame, size_t caplen, 
     const uint8_t *p = frame_bytes(frame, caplen, offset, length);
     if (!p) return HF_ARGUMENT; /* a dissection that does not belong to this frame */
     return hf_buf_append(out, p, length);
+}
+
+/* ---- address draws ----------------------------------------------------------------------- */
+
+/* Where the four randomised addresses are in the output (or -1: not emitted).  They are applied
+ * after emission, in 1.1.1's draw order (§2.2), so the map sees the same sequence whatever the
+ * layer order. */
+typedef struct address_slots {
+    long ether_source, ether_destination;
+    long ip_source, ip_destination;
+    uint8_t ip_length;                /* 4 or 16; 0 when no IP address is randomised */
+    uint8_t ether_present;
+    size_t ip_offset;                 /* frame offset of the original IP source (dst follows) */
+    /* The verbatim NONE path: output position p (>= verbatim_base) holds frame byte
+     * p - verbatim_base before the addresses are applied.  NULL on the other paths. */
+    const uint8_t *verbatim;
+    long verbatim_base;
+} address_slots;
+
+/* Map the `length`-byte (<= 16) address at output position `position` in place.  When a prefix
+ * limit (hf_preprocess_packet_prefix) cut the output before the end of the address -- only the
+ * verbatim path cuts before the addresses are applied -- the address is mapped in a scratch copy
+ * of the bytes the full string has there, so the map sees exactly the calls of the full string
+ * (its draws and memo depend on them), and only the part inside the output is written. */
+static void apply_slot(const address_slots *slots, hf_address_map *map, hf_buf *out,
+                       long position, size_t length)
+{
+    size_t at = (size_t)position;
+    if (at <= out->length && length <= out->length - at) {
+        hf_address_map_apply(map, out->data + at, length);
+        return;
+    }
+    if (HF_NEVER(slots->verbatim == NULL || position < slots->verbatim_base)) return;
+    uint8_t scratch[16];
+    memcpy(scratch, slots->verbatim + (at - (size_t)slots->verbatim_base), length);
+    hf_address_map_apply(map, scratch, length);
+    if (at < out->length) memcpy(out->data + at, scratch, out->length - at);
+}
+
+/* An IP address that is randomised but not emitted (HEADER mode, a short header): mapped in a
+ * scratch copy of the original (0 past the capture), so the map sees the same sequence. */
+static void apply_unemitted(hf_address_map *map, const uint8_t *frame, size_t caplen,
+                            size_t offset, size_t length)
+{
+    uint8_t scratch[16];
+    for (size_t i = 0; i < length; i++) scratch[i] = frame_byte(frame, caplen, offset + i, 0);
+    hf_address_map_apply(map, scratch, length);
+}
+
+static void apply_addresses(const address_slots *slots, hf_address_map *map,
+                            const uint8_t *frame, size_t caplen, hf_buf *out)
+{
+    if (slots->ether_present) {
+        if (slots->ether_source >= 0) apply_slot(slots, map, out, slots->ether_source, 6);
+        if (slots->ether_destination >= 0) apply_slot(slots, map, out, slots->ether_destination, 6);
+    }
+    if (slots->ip_length) {
+        size_t n = slots->ip_length;
+        if (slots->ip_source >= 0) apply_slot(slots, map, out, slots->ip_source, n);
+        else apply_unemitted(map, frame, caplen, slots->ip_offset, n);
+        if (slots->ip_destination >= 0) apply_slot(slots, map, out, slots->ip_destination, n);
+        else apply_unemitted(map, frame, caplen, slots->ip_offset + n, n);
+    }
 }
 
 /* ---- TCP options (§2.5.1, P37) --------------------------------------------------------------- */
@@ -484,22 +509,20 @@ static hf_status emit_rebuilt_ipv4(const uint8_t *frame, size_t caplen, const hf
 
 /* ---- the two modes ---------------------------------------------------------------------------- */
 
-static void init_slots(address_slots *slots, const uint8_t *frame, size_t caplen,
-                       const hf_dissection *d, const plan *p)
+static void init_slots(address_slots *slots, const hf_dissection *d, const plan *p)
 {
-    memset(slots, 0, sizeof *slots);
     slots->ether_source = slots->ether_destination = -1;
     slots->ip_source = slots->ip_destination = -1;
+    slots->ip_length = 0;
+    slots->ip_offset = 0;
+    slots->verbatim = NULL;
+    slots->verbatim_base = 0;
     slots->ether_present = p->packet_class != CLASS_UNKNOWN && d->first_ether != HF_NO_LAYER;
     if (p->anonymised_ip >= 0) {
         const hf_layer *l = &d->layers[p->anonymised_ip];
         int v6 = l->kind == HF_LAYER_IPV6;
         slots->ip_length = v6 ? 16 : 4;
-        size_t source = l->offset + (v6 ? 8 : 12);
-        for (size_t i = 0; i < slots->ip_length; i++) {
-            slots->ip_original[i] = frame_byte(frame, caplen, source + i, 0);
-            slots->ip_original[16 + i] = frame_byte(frame, caplen, source + slots->ip_length + i, 0);
-        }
+        slots->ip_offset = l->offset + (v6 ? 8 : 12);
     }
 }
 
@@ -544,18 +567,19 @@ static hf_status emit_rebuilt_ether(const uint8_t *frame, size_t caplen, hf_buf 
 /* The packet without its Dot11FCS trailer: `caplen` here is d->trailer_start, so the Padding
  * (if kept) is the tail of what this appends.  OUT: *cut = a remove_payload() happened. */
 static hf_status emit_packet(const uint8_t *frame, size_t caplen, const hf_dissection *d,
-                             hf_preprocess_mode mode, hf_address_map *addresses, hf_buf *out,
-                             int *cut)
+                             hf_preprocess_mode mode, hf_address_map *addresses, size_t limit,
+                             hf_buf *out, int *cut)
 {
     plan p;
     make_plan(d, &p);
     *cut = p.cut;
     hf_status status;
-    if (p.packet_class == CLASS_UNKNOWN) return append_frame(out, frame, caplen, 0, caplen);
+    if (p.packet_class == CLASS_UNKNOWN)
+        return append_frame(out, frame, caplen, 0, caplen < limit ? caplen : limit);
     address_slots slots;
-    init_slots(&slots, frame, caplen, d, &p);
+    init_slots(&slots, d, &p);
     long checksum_position = -1;
-    size_t reserve = caplen + 64;
+    size_t reserve = (caplen < limit ? caplen : limit) + 64;
     status = hf_buf_reserve(out, reserve);
     if (status != HF_OK) return status;
 
@@ -568,9 +592,12 @@ static hf_status emit_packet(const uint8_t *frame, size_t caplen, const hf_disse
                       (d->layers[p.anonymised_ip].flags & HF_LAYER_FLAG_PARTIAL) &&
                       d->layers[p.anonymised_ip].kind == HF_LAYER_IPV4;
         if (!rebuilt) {
+            /* Only here does `limit` cut the output (apply_slot maps what lies beyond it). */
             size_t length = p.cut ? p.cut_offset : caplen;
             long base = (long)out->length;
-            status = append_frame(out, frame, caplen, 0, length);
+            slots.verbatim = frame;
+            slots.verbatim_base = base;
+            status = append_frame(out, frame, caplen, 0, length < limit ? length : limit);
             if (status == HF_OK && slots.ether_present) {
                 size_t ether = d->layers[d->first_ether].offset;
                 if (ether + 12 <= length) {
@@ -635,7 +662,7 @@ static hf_status emit_packet(const uint8_t *frame, size_t caplen, const hf_disse
             status = append_frame(out, frame, caplen, d->padding_start, caplen - d->padding_start);
     }
     if (status != HF_OK) return status;
-    apply_addresses(&slots, addresses, out);
+    apply_addresses(&slots, addresses, frame, caplen, out);
     if (checksum_position >= 0) {
         uint8_t *h = out->data + checksum_position - 10;
         h[10] = h[11] = 0;
@@ -646,9 +673,10 @@ static hf_status emit_packet(const uint8_t *frame, size_t caplen, const hf_disse
     return HF_OK;
 }
 
-hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
-                               const hf_dissection *dissection, hf_preprocess_mode mode,
-                               hf_address_map *addresses, hf_buf *out, hf_error *error)
+hf_status hf_preprocess_packet_prefix(const uint8_t *frame, size_t caplen,
+                                      const hf_dissection *dissection, hf_preprocess_mode mode,
+                                      hf_address_map *addresses, size_t limit, hf_buf *out,
+                                      hf_error *error)
 {
     if ((!frame && caplen) || !dissection || !addresses || !out)
         return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: NULL argument");
@@ -659,7 +687,11 @@ hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
         return hf_error_set(error, HF_ARGUMENT, -1, -1, "dissection is for another frame");
     size_t start = out->length;
     int cut = 0;
-    hf_status status = emit_packet(frame, d->trailer_start, d, mode, addresses, out, &cut);
+    /* The Dot11FCS move and the RadioTap zeros below rewrite the finished string, so with either
+     * the whole string is built and cut at the end; otherwise emit_packet stops at the limit. */
+    size_t emit_limit = d->trailer_start == caplen && d->zeroed_count == 0 ? limit : SIZE_MAX;
+    hf_status status = emit_packet(frame, d->trailer_start, d, mode, addresses, emit_limit, out,
+                                   &cut);
     if (status == HF_OK && d->trailer_start < caplen) {
         /* Dot11FCS: the FCS goes right after the (possibly cut) payload, before the Padding
          * that the build appends last (dissect.h trailer_start; oracle:
@@ -688,6 +720,7 @@ hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
                 memset(out->data + start + offset, 0, length);
         }
     }
+    if (status == HF_OK && out->length - start > limit) out->length = start + limit;
     if (status != HF_OK) {
         out->length = start;
         if (status == HF_NOMEM)
@@ -695,6 +728,14 @@ hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
         return hf_error_set(error, status, -1, -1, "dissection does not match the frame");
     }
     return HF_OK;
+}
+
+hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
+                               const hf_dissection *dissection, hf_preprocess_mode mode,
+                               hf_address_map *addresses, hf_buf *out, hf_error *error)
+{
+    return hf_preprocess_packet_prefix(frame, caplen, dissection, mode, addresses, SIZE_MAX, out,
+                                       error);
 }
 
 /* ---- dedup key (§2.8) ---------------------------------------------------------------------- */

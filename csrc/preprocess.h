@@ -55,6 +55,21 @@ hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
                                hf_address_map *addresses, hf_buf *out, hf_error *error);
 
 /*
+ * hf_preprocess_packet, but only the first min(limit, n) bytes of the packet's n-byte string are
+ * appended -- exactly the bytes hf_preprocess_packet appends there, addresses included: the map
+ * receives the same calls in the same order (an address beyond the limit is mapped in a scratch
+ * copy), so its draws and the bytes before the limit do not depend on the limit.  For callers that
+ * keep only a prefix (the flow stage's bytes_per_packet, the image's keep_bytes): a 1500-byte
+ * frame is then not copied for its first 256 bytes.  limit SIZE_MAX = hf_preprocess_packet.
+ * Cost: NONE without a Dot11FCS trailer or RadioTap pads = one append of min(limit, kept prefix);
+ * otherwise the whole string is built and cut.  Errors as hf_preprocess_packet.
+ */
+hf_status hf_preprocess_packet_prefix(const uint8_t *frame, size_t caplen,
+                                      const hf_dissection *dissection, hf_preprocess_mode mode,
+                                      hf_address_map *addresses, size_t limit, hf_buf *out,
+                                      hf_error *error);
+
+/*
  * The packet's de-duplication key (§2.8): two packets have equal keys exactly when 1.1.1 gives
  * them equal md5 hash strings.  Appends an opaque canonical byte string (a tag byte, then the
  * values 1.1.1 formats into the hash) to `out`:

@@ -182,6 +182,15 @@ static hf_status read_u64(hf_cursor *cursor, int big_endian, uint64_t *out)
     return HF_OK;
 }
 
+/* The 32-bit field at `offset` of a header already copied out whole (offset + 4 <= its size). */
+static inline uint32_t header_u32(const uint8_t *header, size_t offset, int big_endian)
+{
+    const uint8_t *p = header + offset;
+    return big_endian ? ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]
+                      : (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+                            ((uint32_t)p[3] << 24);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Sources. */
 
@@ -322,13 +331,23 @@ static hf_status source_fill(hf_reader *reader, uint8_t *destination, size_t len
  * Precondition: wanted <= HF_MAX_BLOCK_LENGTH.  OUT: *available = bytes now available (may be
  * more or, at the end of the input, fewer than wanted).  Moves the window: pointers into it
  * taken before the call are dead after it. */
-static hf_status ensure(hf_reader *reader, size_t wanted, size_t *available, hf_error *error)
+static hf_status refill(hf_reader *reader, size_t wanted, size_t *available, hf_error *error);
+
+static inline hf_status ensure(hf_reader *reader, size_t wanted, size_t *available, hf_error *error)
 {
     size_t have = reader->window_end - reader->window_start;
     if (have >= wanted || reader->source_ended || reader->source == SOURCE_MEMORY) {
         *available = have;
         return HF_OK;
     }
+    return refill(reader, wanted, available, error);
+}
+
+/* ensure() when the window holds fewer than `wanted` bytes and the source has more: kept out of
+ * line, so that the per-record check above inlines into its callers. */
+static hf_status refill(hf_reader *reader, size_t wanted, size_t *available, hf_error *error)
+{
+    size_t have = reader->window_end - reader->window_start;
     if (HF_NEVER(wanted > HF_MAX_BLOCK_LENGTH)) wanted = HF_MAX_BLOCK_LENGTH;
     if (reader->capacity - reader->window_start < wanted) {
         /* Move the unconsumed tail (less than one block) to the front. */
@@ -505,12 +524,15 @@ static hf_status pcap_next(hf_reader *reader, hf_record *out, hf_error *error)
                       available);
         return stop(reader);
     }
+    /* The header in one bounds check, then its four fields from the copy (four checked reads
+     * with a byte-order branch each were a fifth of the reader's own time per record). */
     hf_cursor cursor = window_cursor(reader, PCAP_RECORD_HEADER_LENGTH);
-    uint32_t seconds = 0, fraction = 0, caplen = 0, wirelen = 0;
-    (void)read_u32(&cursor, reader->big_endian, &seconds);
-    (void)read_u32(&cursor, reader->big_endian, &fraction);
-    (void)read_u32(&cursor, reader->big_endian, &caplen);
-    (void)read_u32(&cursor, reader->big_endian, &wirelen);
+    uint8_t header[PCAP_RECORD_HEADER_LENGTH];
+    if (HF_NEVER(hf_read_copy(&cursor, sizeof header, header) != HF_OK)) return stop(reader);
+    uint32_t seconds = header_u32(header, 0, reader->big_endian);
+    uint32_t fraction = header_u32(header, 4, reader->big_endian);
+    uint32_t caplen = header_u32(header, 8, reader->big_endian);
+    uint32_t wirelen = header_u32(header, 12, reader->big_endian);
 
     uint32_t wanted = caplen;
     int last = 0;

@@ -1,4 +1,4 @@
-/* test_anonymize.c -- SipHash test vectors and the four address modes. */
+/* test_anonymize.c -- SipHash-2-4 / 1-3 test vectors and the four address modes. */
 #include <string.h>
 
 #include "anonymize.h"
@@ -14,6 +14,13 @@ static void test_siphash_vectors(void)
     CHECK(hf_siphash24(key, message, 1) == 0x74f839c593dc67fdULL);
     CHECK(hf_siphash24(key, message, 15) == 0xa129ca6149be45e5ULL);
     CHECK(hf_siphash24(key, message, 63) == 0x958a324ceb064572ULL);
+    /* SipHash-1-3 (the RANDOM stream): the same key and messages as Rust's SipHasher13 test
+     * vectors (library/core/tests/hash/sip.rs), and a zero key over "" and "siphash". */
+    CHECK(hf_siphash13(key, message, 0) == 0xabac0158050fc4dcULL);
+    CHECK(hf_siphash13(key, message, 1) == 0xc9f49bf37d57ca93ULL);
+    uint64_t zero[2] = {0, 0};
+    CHECK(hf_siphash13(zero, message, 0) == 0xd1fba762150c532cULL);
+    CHECK(hf_siphash13(zero, (const uint8_t *)"siphash", 7) == 0x8264ceeccb16bcbeULL);
 }
 
 static void test_zero_and_keep(void)

@@ -497,9 +497,66 @@ static void test_errors(void)
     hf_buf_free(&out);
 }
 
+/* hf_preprocess_packet_prefix(limit) appends exactly the first min(limit, n) bytes of the full
+ * string and leaves the address map as the full call does (same draws, same memo): every golden
+ * frame, cut at every length (short and rebuilt headers, RadioTap/PPI), both modes, RANDOM and
+ * CONSISTENT, every limit up to past the end. */
+static void test_prefix(void)
+{
+    static uint8_t frame[4096];
+    hf_buf full = HF_BUF_INIT, part = HF_BUF_INIT;
+    const hf_anonymize_mode anonymize[2] = {HF_ANONYMIZE_RANDOM, HF_ANONYMIZE_CONSISTENT};
+    const hf_preprocess_mode modes[2] = {HF_PREPROCESS_NONE, HF_PREPROCESS_HEADER};
+    int mismatches = 0;
+    for (size_t g = 0; g < sizeof goldens / sizeof goldens[0]; g++) {
+        size_t n = unhex(goldens[g].frame, frame, sizeof frame);
+        for (size_t cut = 0; cut <= n; cut++) {
+            hf_dissection d;
+            CHECK_EQ_INT(hf_dissect_packet(frame, cut, goldens[g].linktype, &d), HF_OK);
+            for (int a = 0; a < 2; a++) {
+                hf_anonymizer anonymizer;
+                hf_anonymizer_init(&anonymizer, anonymize[a], 11);
+                for (int m = 0; m < 2; m++) {
+                    hf_error error;
+                    hf_address_map whole, map;
+                    hf_address_map_begin(&whole, &anonymizer, g, frame, cut);
+                    full.length = 0;
+                    CHECK_EQ_INT(hf_preprocess_packet(frame, cut, &d, modes[m], &whole, &full,
+                                                      &error), HF_OK);
+                    for (size_t limit = 0; limit <= full.length + 1; limit++) {
+                        hf_address_map_begin(&map, &anonymizer, g, frame, cut);
+                        part.length = 3;   /* appends after what is there */
+                        CHECK_EQ_INT(hf_preprocess_packet_prefix(frame, cut, &d, modes[m], &map,
+                                                                 limit, &part, &error), HF_OK);
+                        size_t expected = limit < full.length ? limit : full.length;
+                        if (part.length != 3 + expected ||
+                            (expected && memcmp(part.data + 3, full.data, expected) != 0) ||
+                            map.draws != whole.draws || map.n_entries != whole.n_entries ||
+                            map.stream != whole.stream) {
+                            if (mismatches++ < 5)
+                                fprintf(stderr, "  prefix %s cut %zu mode %d anonymize %d limit %zu\n",
+                                        goldens[g].name, cut, m, a, limit);
+                        }
+                    }
+                    hf_address_map_begin(&map, &anonymizer, g, frame, cut);
+                    part.length = 0;
+                    CHECK_EQ_INT(hf_preprocess_packet_prefix(frame, cut, &d, modes[m], &map,
+                                                             SIZE_MAX, &part, &error), HF_OK);
+                    CHECK(part.length == full.length &&
+                          (full.length == 0 || memcmp(part.data, full.data, full.length) == 0));
+                }
+            }
+        }
+    }
+    CHECK_EQ_INT(mismatches, 0);
+    hf_buf_free(&full);
+    hf_buf_free(&part);
+}
+
 int main(void)
 {
     test_goldens();
+    test_prefix();
     test_spec_dns_caa();
     test_tcp_options();
     test_addresses();
