@@ -30,8 +30,17 @@
 
 #include "bytes.h"
 
+/* A key packed into five words for hashing and comparison: the two endpoints' addresses (two
+ * words each) and one word of ports, family and protocol.  SESSION mode packs the endpoints in
+ * a canonical order (either orientation of a session packs alike) and remembers whether it had
+ * to swap them; the order itself is arbitrary (native-endian word compare) because only
+ * equality and the hash depend on it, never a result. */
+typedef struct packed_key {
+    uint64_t word[5];
+} packed_key;
+
 typedef struct flow_entry {
-    hf_flow_key key;               /* oriented (flows.h); the hash is computed from it */
+    packed_key packed;             /* the key (see pack_key); the hash is computed from it */
     uint64_t hash;
     struct flow_entry *list_prev;  /* idle list when open, closed list when closed */
     struct flow_entry *list_next;
@@ -42,6 +51,7 @@ typedef struct flow_entry {
     hf_flow *flow;                 /* owned; NULL when closed */
     size_t flow_accounted;         /* bytes of `flow` currently in stats.memory_bytes */
     uint8_t closed;
+    uint8_t swapped;               /* SESSION: pack_key swapped the oriented key's endpoints */
     uint8_t fin_seen[2];           /* SESSION: per direction (0 = from address[0]); FLOW: [0] */
     uint8_t first_fin_direction;   /* SESSION: direction of the first FIN */
     uint8_t peer_fin;              /* FLOW: the reverse direction sent the second FIN */
@@ -62,6 +72,7 @@ struct hf_flow_table {
     flow_entry *age_head, *age_tail;
     hf_flow *batch_head, *batch_tail;
     hf_flow *completed_head, *completed_tail;
+    uint64_t hash_seed;            /* config.hash_seed, spread (mix64) */
     int64_t clock_ns;
     int clock_started;
     uint64_t next_serial;
@@ -147,7 +158,56 @@ static void account_flow(hf_flow_table *table, flow_entry *entry)
 
 /* ---- keys and hashing -------------------------------------------------------------------- */
 
-/* SplitMix64's finaliser (Steele, Lea, Flood 2014): a full-avalanche 64-bit permutation. */
+static uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);  /* key memory, not packet memory: byte order does not matter */
+    return v;
+}
+
+static uint64_t ports_word(uint16_t port_a, uint16_t port_b, const hf_flow_key *key)
+{
+    return ((uint64_t)port_a << 48) | ((uint64_t)port_b << 32) | ((uint64_t)key->family << 8) |
+           key->protocol;
+}
+
+/* OUT: *swapped = 1 when the endpoints were packed in reverse order (symmetric only; a key
+ * whose two endpoints are equal is never swapped, so it matches as direction 0). */
+static packed_key pack_key(const hf_flow_key *key, int symmetric, uint8_t *swapped)
+{
+    uint64_t a0 = load64(key->address[0]), a1 = load64(key->address[0] + 8);
+    uint64_t b0 = load64(key->address[1]), b1 = load64(key->address[1] + 8);
+    int swap = symmetric && (a0 != b0 ? a0 > b0 : a1 != b1 ? a1 > b1 : key->port[0] > key->port[1]);
+    packed_key k;
+    if (swap) {
+        k.word[0] = b0; k.word[1] = b1; k.word[2] = a0; k.word[3] = a1;
+        k.word[4] = ports_word(key->port[1], key->port[0], key);
+    } else {
+        k.word[0] = a0; k.word[1] = a1; k.word[2] = b0; k.word[3] = b1;
+        k.word[4] = ports_word(key->port[0], key->port[1], key);
+    }
+    *swapped = (uint8_t)swap;
+    return k;
+}
+
+/* The packed key of the reverse direction (FLOW mode: the endpoints are never swapped). */
+static packed_key packed_reverse(const packed_key *k)
+{
+    packed_key r = {{k->word[2], k->word[3], k->word[0], k->word[1],
+                     (k->word[4] & 0xffffffffULL) | ((k->word[4] >> 16) & 0xffff00000000ULL) |
+                         ((k->word[4] & 0xffff00000000ULL) << 16)}};
+    return r;
+}
+
+static int packed_equal(const packed_key *x, const packed_key *y)
+{
+    /* No early exit: five independent compares are cheaper than their branches. */
+    return ((x->word[0] ^ y->word[0]) | (x->word[1] ^ y->word[1]) | (x->word[2] ^ y->word[2]) |
+            (x->word[3] ^ y->word[3]) | (x->word[4] ^ y->word[4])) == 0;
+}
+
+/* SplitMix64's finaliser (Steele, Lea, Flood 2014): a full-avalanche 64-bit permutation, used
+ * once per table to spread the configured seed. */
 static uint64_t mix64(uint64_t x)
 {
     x ^= x >> 30;
@@ -158,61 +218,18 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-static uint64_t load64(const uint8_t *p)
+/* Keyed hash of a packed key: one multiply-xorshift round per word (each round is a bijection
+ * of the state for a given word, and the xorshift brings the product's high bits, which depend
+ * on every input bit, down to the low bits that pick the slot).  The seed keeps an attacker
+ * who does not know it from choosing colliding keys (flooding). */
+static uint64_t hash_packed(uint64_t seed, const packed_key *k)
 {
-    uint64_t v;
-    memcpy(&v, p, sizeof v);  /* key memory, not packet memory: byte order does not matter */
-    return v;
-}
-
-/* -1, 0, 1: compare endpoint 0 with endpoint 1 of a key (address, then port). */
-static int endpoint_order(const hf_flow_key *key)
-{
-    int c = memcmp(key->address[0], key->address[1], 16);
-    if (c != 0) return c < 0 ? -1 : 1;
-    if (key->port[0] != key->port[1]) return key->port[0] < key->port[1] ? -1 : 1;
-    return 0;
-}
-
-/* Keyed hash of a key.  symmetric: both orientations hash alike (SESSION mode), by hashing the
- * endpoints in canonical order. */
-static uint64_t hash_key(uint64_t seed, const hf_flow_key *key, int symmetric)
-{
-    int a = 0, b = 1;
-    if (symmetric && endpoint_order(key) > 0) { a = 1; b = 0; }
-    uint64_t words[5] = {
-        load64(key->address[a]), load64(key->address[a] + 8),
-        load64(key->address[b]), load64(key->address[b] + 8),
-        ((uint64_t)key->port[a] << 48) | ((uint64_t)key->port[b] << 32) |
-            ((uint64_t)key->family << 8) | key->protocol,
-    };
-    uint64_t h = mix64(seed ^ 0x9e3779b97f4a7c15ULL);
-    for (size_t i = 0; i < 5; i++) h = mix64(h ^ (words[i] + 0x9e3779b97f4a7c15ULL * (i + 1)));
+    uint64_t h = seed;
+    for (size_t i = 0; i < 5; i++) {
+        h = (h ^ k->word[i]) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 32;
+    }
     return h;
-}
-
-static int endpoints_equal(const hf_flow_key *x, int i, const hf_flow_key *y, int j)
-{
-    return x->port[i] == y->port[j] && memcmp(x->address[i], y->address[j], 16) == 0;
-}
-
-/* Does `entry_key` match `key`?  OUT: *direction = 0 same orientation, 1 reversed (symmetric
- * only).  A key whose two endpoints are equal matches as direction 0. */
-static int key_matches(const hf_flow_key *entry_key,
-                       const hf_flow_key *key,
-                       int symmetric,
-                       int *direction)
-{
-    if (entry_key->family != key->family || entry_key->protocol != key->protocol) return 0;
-    if (endpoints_equal(entry_key, 0, key, 0) && endpoints_equal(entry_key, 1, key, 1)) {
-        *direction = 0;
-        return 1;
-    }
-    if (symmetric && endpoints_equal(entry_key, 0, key, 1) && endpoints_equal(entry_key, 1, key, 0)) {
-        *direction = 1;
-        return 1;
-    }
-    return 0;
 }
 
 static hf_flow_key reversed_key(const hf_flow_key *key)
@@ -232,18 +249,14 @@ static int symmetric_mode(const hf_flow_table *table)
     return table->config.split_mode == HF_SPLIT_SESSION;
 }
 
-/* OUT: the entry matching `key` (and *direction), or NULL. */
-static flow_entry *table_lookup(const hf_flow_table *table,
-                                const hf_flow_key *key,
-                                uint64_t hash,
-                                int *direction)
+/* OUT: the entry whose packed key is `key`, or NULL. */
+static flow_entry *table_lookup(const hf_flow_table *table, const packed_key *key, uint64_t hash)
 {
     size_t mask = table->slot_capacity - 1;
     for (size_t i = (size_t)hash & mask;; i = (i + 1) & mask) {
         const slot *s = &table->slots[i];
         if (s->entry == NULL) return NULL;
-        if (s->hash == hash && key_matches(&s->entry->key, key, symmetric_mode(table), direction))
-            return s->entry;
+        if (s->hash == hash && packed_equal(&s->entry->packed, key)) return s->entry;
     }
 }
 
@@ -574,6 +587,7 @@ hf_status hf_flow_table_new(const hf_flow_config *config, hf_flow_table **out, h
         return hf_error_set(error, HF_NOMEM, -1, -1, "flows: out of memory");
     }
     table->config = *config;
+    table->hash_seed = mix64(config->hash_seed ^ 0x9e3779b97f4a7c15ULL);
     table->slot_capacity = INITIAL_SLOT_CAPACITY;
     account_add(table, sizeof *table + INITIAL_SLOT_CAPACITY * sizeof(slot));
     *out = table;
@@ -623,7 +637,9 @@ static hf_flow_key oriented_key(const hf_flow_table *table, const hf_flow_key *k
 static void entry_start(hf_flow_table *table, flow_entry *entry, hf_flow *flow,
                         const hf_flow_key *key)
 {
-    entry->key = *key;
+    /* The same words as the packet's packed key (canonical order), but this orientation's
+     * swap flag: later packets get their direction from the two flags. */
+    entry->packed = pack_key(key, symmetric_mode(table), &entry->swapped);
     entry->flow = flow;
     entry->fin_seen[0] = entry->fin_seen[1] = 0;
     entry->first_fin_direction = 0;
@@ -657,10 +673,8 @@ static void apply_tcp_rules(hf_flow_table *table, flow_entry *entry, int directi
             entry_complete(table, entry, HF_FLOW_END_FIN);
         return;
     }
-    hf_flow_key reverse = reversed_key(&entry->key);
-    int unused;
-    flow_entry *peer = table_lookup(table, &reverse, hash_key(table->config.hash_seed, &reverse, 0),
-                                    &unused);
+    packed_key reverse = packed_reverse(&entry->packed);
+    flow_entry *peer = table_lookup(table, &reverse, hash_packed(table->hash_seed, &reverse));
     if (peer == entry) peer = NULL;  /* a key whose endpoints are equal is its own reverse */
     if (flags & HF_TCP_RST) {
         entry_complete(table, entry, HF_FLOW_END_RST);
@@ -708,9 +722,12 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
     }
     int is_tcp = key.family != 0 && key.protocol == 6;
     uint8_t flags = is_tcp ? packet->tcp_flags : 0;
-    uint64_t hash = hash_key(table->config.hash_seed, &key, symmetric_mode(table));
-    int direction = 0;
-    flow_entry *entry = table_lookup(table, &key, hash, &direction);
+    uint8_t swapped;
+    packed_key packed = pack_key(&key, symmetric_mode(table), &swapped);
+    uint64_t hash = hash_packed(table->hash_seed, &packed);
+    flow_entry *entry = table_lookup(table, &packed, hash);
+    /* 0: sent by address[0] of the entry's (oriented) key; FLOW and FILE never swap. */
+    int direction = entry ? swapped ^ entry->swapped : 0;
 
     int starts_flow = entry == NULL;
     if (entry && entry->closed) {
@@ -776,8 +793,10 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
     account_flow(table, entry);
     table->stats.packets_added++;
     entry->activity_clock_ns = table->clock_ns;
-    list_unlink(&table->idle_head, &table->idle_tail, entry);
-    list_append(&table->idle_head, &table->idle_tail, entry);
+    if (entry != table->idle_tail) {  /* most packets continue the latest flow */
+        list_unlink(&table->idle_head, &table->idle_tail, entry);
+        list_append(&table->idle_head, &table->idle_tail, entry);
+    }
     if (is_tcp && !file_mode) apply_tcp_rules(table, entry, direction, flags);
     flush_batch(table);
     evict_over_limit(table);

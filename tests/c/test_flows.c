@@ -545,6 +545,49 @@ static void test_ipv6_and_key_normalisation(void)
 
 /* max_packets 2, bytes_per_packet 3, min_packets 2.  X: records 0..3 with lengths 5 2 5 5 ->
  * kept: record 0 cut to 3, record 1 (2 bytes); counts cover all 4.  Y: 1 packet -> dropped. */
+/* Keys that differ only in the ports, or not at all between the endpoints: the two directions
+ * still meet (SESSION) or find each other (FLOW, RST), and a key whose endpoints are equal
+ * counts its first packet as the SYN|ACK rule says and every later one as forward.
+ *   SESSION: 0 H:1000>H:2000 UDP, 1 H:2000>H:1000 UDP (one session, 1 forward);
+ *            2 H:7>H:7 SYN|ACK (direction 1), 3 H:7>H:7 ACK (direction 0).
+ *   FLOW:    0 H:1000>H:2000 TCP ACK, 1 H:2000>H:1000 TCP ACK, 2 H:2000>H:1000 RST -> both. */
+static void test_key_matching_edges(void)
+{
+    const uint32_t h = IP4(192, 0, 2, 9);
+    hf_flow *out[4];
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    hf_flow_table *t = new_table(&c);
+    CHECK_EQ_INT(add4(t, 0, 0, h, 1000, h, 2000, UDP, 0, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 1, 1, h, 2000, h, 1000, UDP, 0, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 2, 2, h, 7, h, 7, TCP, SYN | ACK, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 3, 3, h, 7, h, 7, TCP, ACK, 8), HF_OK);
+    hf_flow_table_finish(t);
+    CHECK_EQ_INT(pop_all(t, out, 4), 2);
+    CHECK_EQ_INT(out[0]->packet_count, 2);
+    CHECK_EQ_INT(out[0]->packet_count_forward, 1);
+    CHECK_EQ_INT(out[0]->key.port[0], 1000);
+    CHECK_EQ_INT(out[0]->key.port[1], 2000);
+    CHECK_EQ_INT(out[1]->packet_count, 2);
+    CHECK_EQ_INT(out[1]->packet_count_forward, 1);
+    free_all(out, 2);
+    hf_flow_table_free(t);
+
+    c = config_no_timeouts(HF_SPLIT_FLOW);
+    t = new_table(&c);
+    CHECK_EQ_INT(add4(t, 0, 0, h, 1000, h, 2000, TCP, ACK, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 1, 1, h, 2000, h, 1000, TCP, ACK, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 2, 2, h, 2000, h, 1000, TCP, RST, 8), HF_OK);
+    CHECK_EQ_INT(pop_all(t, out, 4), 2);
+    CHECK_EQ_INT(out[0]->end_reason, HF_FLOW_END_RST);
+    CHECK_EQ_INT(out[0]->key.port[0], 1000);
+    CHECK_EQ_INT(out[0]->packet_count, 1);
+    CHECK_EQ_INT(out[1]->end_reason, HF_FLOW_END_RST);
+    CHECK_EQ_INT(out[1]->key.port[0], 2000);
+    CHECK_EQ_INT(out[1]->packet_count, 2);
+    free_all(out, 2);
+    hf_flow_table_free(t);
+}
+
 static void test_limits(void)
 {
     hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
@@ -1135,6 +1178,7 @@ int main(void)
     test_active_timeout();
     test_backward_timestamps();
     test_ipv6_and_key_normalisation();
+    test_key_matching_edges();
     test_limits();
     test_materialize_only_kept_packets();
     test_eviction();
