@@ -175,8 +175,16 @@ static uint64_t ports_word(uint16_t port_a, uint16_t port_b, const hf_flow_key *
  * whose two endpoints are equal is never swapped, so it matches as direction 0). */
 static packed_key pack_key(const hf_flow_key *key, int symmetric, uint8_t *swapped)
 {
-    uint64_t a0 = load64(key->address[0]), a1 = load64(key->address[0] + 8);
-    uint64_t b0 = load64(key->address[1]), b1 = load64(key->address[1] + 8);
+    uint64_t a0, a1, b0, b1;
+    if (key->family == 4) {  /* bytes 4..15 may hold anything (flows.h) */
+        uint32_t a, b;
+        memcpy(&a, key->address[0], 4);
+        memcpy(&b, key->address[1], 4);
+        a0 = a; b0 = b; a1 = b1 = 0;
+    } else {
+        a0 = load64(key->address[0]); a1 = load64(key->address[0] + 8);
+        b0 = load64(key->address[1]); b1 = load64(key->address[1] + 8);
+    }
     int swap = symmetric && (a0 != b0 ? a0 > b0 : a1 != b1 ? a1 > b1 : key->port[0] > key->port[1]);
     packed_key k;
     if (swap) {
@@ -218,18 +226,27 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-/* Keyed hash of a packed key: one multiply-xorshift round per word (each round is a bijection
- * of the state for a given word, and the xorshift brings the product's high bits, which depend
- * on every input bit, down to the low bits that pick the slot).  The seed keeps an attacker
- * who does not know it from choosing colliding keys (flooding). */
+/* One lane of hash_packed: a keyed multiply-xorshift of one word (a bijection of the word; the
+ * xorshift brings the product's high bits, which depend on every input bit, down). */
+static uint64_t hash_lane(uint64_t word, uint64_t key)
+{
+    uint64_t x = (word ^ key) * 0x9e3779b97f4a7c15ULL;
+    return x ^ (x >> 32);
+}
+
+/* Keyed hash of a packed key: the five lanes are independent (they run in parallel), each keyed
+ * differently so that equal words in different positions do not cancel, and their sum gets a
+ * final multiply-xorshift for the low bits that pick the slot.  The seed keeps an attacker who
+ * does not know it from choosing colliding keys (flooding). */
 static uint64_t hash_packed(uint64_t seed, const packed_key *k)
 {
-    uint64_t h = seed;
-    for (size_t i = 0; i < 5; i++) {
-        h = (h ^ k->word[i]) * 0x9e3779b97f4a7c15ULL;
-        h ^= h >> 32;
-    }
-    return h;
+    uint64_t h = hash_lane(k->word[0], seed) +
+                 hash_lane(k->word[1], seed + 0x632be59bd9b4e019ULL) +
+                 hash_lane(k->word[2], seed + 0x8cb92ba72f3d8dd7ULL) +
+                 hash_lane(k->word[3], seed + 0xd6e8feb86659fd93ULL) +
+                 hash_lane(k->word[4], seed + 0xa0761d6478bd642fULL);
+    h = (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 32);
 }
 
 static hf_flow_key reversed_key(const hf_flow_key *key)
@@ -708,22 +725,19 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
     int file_mode = table->config.split_mode == HF_SPLIT_FILE;
     if (!file_mode) expire_timeouts(table);
 
-    hf_flow_key key;
-    memset(&key, 0, sizeof key);
+    /* The key as given (pack_key ignores IPv4 address bytes 4..15), or the all-zero key. */
+    static const hf_flow_key zero_key;
+    const hf_flow_key *given = &zero_key;
     if (!file_mode && packet->has_key) {
-        key = packet->key;
-        if (key.family == 4) {
-            memset(key.address[0] + 4, 0, 12);
-            memset(key.address[1] + 4, 0, 12);
-        }
+        given = &packet->key;
     } else if (!file_mode && !table->config.keep_non_ip) {
         table->stats.non_ip_packets++;
         return HF_OK;
     }
-    int is_tcp = key.family != 0 && key.protocol == 6;
+    int is_tcp = given->family != 0 && given->protocol == 6;
     uint8_t flags = is_tcp ? packet->tcp_flags : 0;
     uint8_t swapped;
-    packed_key packed = pack_key(&key, symmetric_mode(table), &swapped);
+    packed_key packed = pack_key(given, symmetric_mode(table), &swapped);
     uint64_t hash = hash_packed(table->hash_seed, &packed);
     flow_entry *entry = table_lookup(table, &packed, hash);
     /* 0: sent by address[0] of the entry's (oriented) key; FLOW and FILE never swap. */
@@ -770,6 +784,11 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
 
     /* Commit. */
     if (starts_flow) {
+        hf_flow_key key = *given;
+        if (key.family == 4) {  /* flows.h: bytes 4..15 of an IPv4 address are zero */
+            memset(key.address[0] + 4, 0, 12);
+            memset(key.address[1] + 4, 0, 12);
+        }
         hf_flow_key oriented = oriented_key(table, &key, flags, &direction);
         if (created) {
             entry = created;
