@@ -20,9 +20,9 @@
  * queue by relinking), so timeouts, evictions and finish cannot fail half-way.  Every allocation
  * a packet needs is made before the table is changed: on HF_NOMEM the packet is simply not added.
  *
- * Kept packets are stored back to back in one growable buffer per flow; the views hold lengths
- * only until the flow completes, when their data pointers are set (the buffer may move while it
- * grows, so pointers cannot be stored earlier).
+ * A flow is one growable block: the hf_flow, its kept packets back to back, its views
+ * (flow_resize).  The views hold lengths only until the flow completes, when their data pointers
+ * are set (the block may move while it grows, so pointers cannot be stored earlier).
  */
 #include "flows.h"
 
@@ -118,10 +118,7 @@ void hf_flow_config_init(hf_flow_config *config)
 
 void hf_flow_free(hf_flow *flow)
 {
-    if (flow == NULL) return;
-    hf_free(flow->kept_bytes_);
-    hf_free(flow->packets);
-    hf_free(flow);
+    hf_free(flow);  /* its bytes and views are in the same block (flow_resize) */
 }
 
 /* ---- accounting -------------------------------------------------------------------------- */
@@ -519,49 +516,75 @@ static int flow_keeps_next(const hf_flow_table *table, const hf_flow *flow)
     return table->config.max_packets == 0 || flow->kept_count < table->config.max_packets;
 }
 
-static size_t kept_length(const hf_flow_table *table, const hf_flow_packet *packet)
+/* One allocation per flow: the hf_flow, then its kept bytes (capacity rounded up to a multiple
+ * of 8 so that the views that follow are aligned), then its views.  Growing either moves the
+ * views only (at most 16 bytes per kept packet), never the bytes, and freeing a flow is one
+ * free.  Only the capacities are accounted (flow_cost), as before; the rounding is allocator
+ * overhead. */
+static size_t views_offset(size_t byte_capacity)
 {
-    return packet->length < table->config.bytes_per_packet ? packet->length
-                                                           : table->config.bytes_per_packet;
+    return sizeof(hf_flow) + ((byte_capacity + 7) & ~(size_t)7);
 }
 
-/* Make room for the packet in `flow` if the flow keeps it.  Errors: HF_NOMEM (contents
- * unchanged; a capacity may have grown). */
-static hf_status flow_reserve(const hf_flow_table *table, hf_flow *flow, const hf_flow_packet *packet)
+/* Resize `*flow` (NULL: create a zeroed one) to the given capacities (>= the current ones).
+ * Errors: HF_NOMEM (*flow unchanged). */
+static hf_status flow_resize(hf_flow **flow, size_t byte_capacity, size_t view_capacity)
 {
-    if (!flow_keeps_next(table, flow)) return HF_OK;
+    size_t views_bytes, size;
+    if (byte_capacity > SIZE_MAX - sizeof(hf_flow) - 8 ||
+        hf_size_mul(view_capacity, sizeof(hf_packet_view), &views_bytes) ||
+        hf_size_add(views_offset(byte_capacity), views_bytes, &size))
+        return HF_NOMEM;
+    hf_flow *old = *flow;
+    hf_flow *grown = hf_realloc(old, size);
+    if (grown == NULL) return HF_NOMEM;
+    if (old == NULL) memset(grown, 0, sizeof *grown);
+    uint8_t *base = (uint8_t *)grown;
+    size_t old_offset = views_offset(grown->kept_bytes_capacity_);
+    if (grown->kept_count && old_offset != views_offset(byte_capacity))
+        memmove(base + views_offset(byte_capacity), base + old_offset,
+                grown->kept_count * sizeof(hf_packet_view));
+    grown->kept_bytes_capacity_ = byte_capacity;
+    grown->packets_capacity_ = view_capacity;
+    grown->kept_bytes_ = byte_capacity ? base + sizeof(hf_flow) : NULL;
+    grown->packets = view_capacity ? (hf_packet_view *)(void *)(base + views_offset(byte_capacity))
+                                   : NULL;
+    *flow = grown;
+    return HF_OK;
+}
+
+/* Make room for a packet of `n` kept bytes in `*flow` (NULL: a new flow, created) if the flow
+ * keeps it.
+ * Errors: HF_NOMEM (contents unchanged; the flow may have moved and a capacity grown). */
+static hf_status flow_reserve(const hf_flow_table *table, hf_flow **flow, size_t n)
+{
+    if (*flow != NULL && !flow_keeps_next(table, *flow)) return HF_OK;
     size_t max_packets = table->config.max_packets;
-    if (flow->kept_count == flow->packets_capacity_) {
-        size_t limit = max_packets ? max_packets : SIZE_MAX;
-        size_t capacity = grown_capacity(flow->packets_capacity_, flow->kept_count + 1,
-                                         INITIAL_VIEW_CAPACITY, limit);
-        size_t bytes;
-        if (hf_size_mul(capacity, sizeof(hf_packet_view), &bytes)) return HF_NOMEM;
-        hf_packet_view *grown = hf_realloc(flow->packets, bytes);
-        if (grown == NULL) return HF_NOMEM;
-        flow->packets = grown;
-        flow->packets_capacity_ = capacity;
-    }
-    size_t n = kept_length(table, packet), needed;
-    if (hf_size_add(flow->kept_bytes_length_, n, &needed)) return HF_NOMEM;
-    if (needed > flow->kept_bytes_capacity_) {
+    size_t kept_count = *flow ? (*flow)->kept_count : 0;
+    size_t view_capacity = *flow ? (*flow)->packets_capacity_ : 0;
+    size_t byte_capacity = *flow ? (*flow)->kept_bytes_capacity_ : 0;
+    size_t byte_length = *flow ? (*flow)->kept_bytes_length_ : 0;
+    if (kept_count == view_capacity)
+        view_capacity = grown_capacity(view_capacity, kept_count + 1, INITIAL_VIEW_CAPACITY,
+                                       max_packets ? max_packets : SIZE_MAX);
+    size_t needed;
+    if (hf_size_add(byte_length, n, &needed)) return HF_NOMEM;
+    if (needed > byte_capacity) {
         size_t limit = SIZE_MAX;
         if (max_packets && table->config.bytes_per_packet != SIZE_MAX &&
             hf_size_mul(max_packets, table->config.bytes_per_packet, &limit))
             limit = SIZE_MAX;
-        size_t capacity = grown_capacity(flow->kept_bytes_capacity_, needed,
-                                         INITIAL_BYTE_CAPACITY, limit);
-        uint8_t *grown = hf_realloc(flow->kept_bytes_, capacity);
-        if (grown == NULL) return HF_NOMEM;
-        flow->kept_bytes_ = grown;
-        flow->kept_bytes_capacity_ = capacity;
+        byte_capacity = grown_capacity(byte_capacity, needed, INITIAL_BYTE_CAPACITY, limit);
     }
-    return HF_OK;
+    if (*flow && view_capacity == (*flow)->packets_capacity_ &&
+        byte_capacity == (*flow)->kept_bytes_capacity_)
+        return HF_OK;
+    return flow_resize(flow, byte_capacity, view_capacity);
 }
 
-/* Count the packet and keep its bytes (room was reserved). */
+/* Count the packet and keep `n` bytes of it (room was reserved). */
 static void flow_append(const hf_flow_table *table, hf_flow *flow, const hf_flow_packet *packet,
-                        int direction, uint8_t flags)
+                        const uint8_t *bytes, size_t n, int direction, uint8_t flags)
 {
     if (flow->packet_count == 0) {
         flow->first_timestamp_ns = packet->timestamp_ns;
@@ -574,8 +597,7 @@ static void flow_append(const hf_flow_table *table, hf_flow *flow, const hf_flow
     flow->last_record_index = packet->record_index;
     flow->tcp_flags_seen |= flags;
     if (flow_keeps_next(table, flow)) {
-        size_t n = kept_length(table, packet);
-        if (n) memcpy(flow->kept_bytes_ + flow->kept_bytes_length_, packet->bytes, n);
+        if (n) memcpy(flow->kept_bytes_ + flow->kept_bytes_length_, bytes, n);
         flow->packets[flow->kept_count].data = NULL;  /* set at completion */
         flow->packets[flow->kept_count].length = n;
         flow->kept_count++;
@@ -757,30 +779,25 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
     /* Allocate everything first: on failure nothing below has happened. */
     hf_status failure = HF_NOMEM;
     flow_entry *created = NULL;
-    hf_flow *flow = entry && !starts_flow ? entry->flow : NULL;
-    if (starts_flow) {
-        flow = hf_calloc(1, sizeof *flow);
-        if (flow == NULL) goto nomem;
-        if (entry == NULL) {
-            created = hf_calloc(1, sizeof *created);
-            if (created == NULL || table_reserve_slot(table) != HF_OK) goto nomem;
-        }
+    hf_flow *flow = starts_flow ? NULL : entry->flow;  /* NULL: flow_reserve creates it */
+    if (entry == NULL) {
+        created = hf_calloc(1, sizeof *created);
+        if (created == NULL || table_reserve_slot(table) != HF_OK) goto nomem;
     }
-    hf_flow_packet resolved;
+    const uint8_t *bytes = packet->bytes;
+    size_t length = packet->length;
     if (packet->materialize != NULL) {
-        resolved = *packet;
-        resolved.materialize = NULL;
-        resolved.bytes = NULL;
-        resolved.length = 0;
-        if (flow_keeps_next(table, flow)) {
-            failure = packet->materialize(packet->materialize_context, &resolved.bytes,
-                                          &resolved.length);
+        bytes = NULL;
+        length = 0;
+        if (flow == NULL || flow_keeps_next(table, flow)) {  /* a new flow keeps its first */
+            failure = packet->materialize(packet->materialize_context, &bytes, &length);
             if (failure != HF_OK) goto nomem;
             failure = HF_NOMEM;
         }
-        packet = &resolved;
     }
-    if (flow_reserve(table, flow, packet) != HF_OK) goto nomem;
+    size_t kept = length < table->config.bytes_per_packet ? length : table->config.bytes_per_packet;
+    if (flow_reserve(table, &flow, kept) != HF_OK) goto nomem;
+    if (!starts_flow) entry->flow = flow;  /* it may have moved */
 
     /* Commit. */
     if (starts_flow) {
@@ -808,7 +825,7 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
         age_append(table, entry);
         entry_start(table, entry, flow, &oriented);
     }
-    flow_append(table, flow, packet, direction, flags);
+    flow_append(table, flow, packet, bytes, kept, direction, flags);
     account_flow(table, entry);
     table->stats.packets_added++;
     entry->activity_clock_ns = table->clock_ns;
@@ -822,8 +839,7 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
     return HF_OK;
 
 nomem:
-    if (starts_flow) hf_flow_free(flow);
-    else if (entry) account_flow(table, entry);  /* a capacity may have grown */
+    if (starts_flow) hf_flow_free(flow);  /* an existing flow is unchanged (flow_resize) */
     hf_free(created);
     if (failure != HF_NOMEM)
         return hf_error_set(error, failure, record, -1, "flows: the packet's bytes could not be made");
