@@ -392,6 +392,7 @@ static hf_flow *sort_flows(hf_flow *list)
 /* Move the flows completed in this step to the queue in the documented order. */
 static void flush_batch(hf_flow_table *table)
 {
+    if (table->batch_head == NULL) return;  /* the common case: nothing completed */
     hf_flow *flow = sort_flows(table->batch_head);
     table->batch_head = table->batch_tail = NULL;
     while (flow) {
@@ -913,17 +914,20 @@ hf_status hf_flow_key_from_dissection(const uint8_t *frame,
         return HF_OK;  /* not IP, or the addresses were not captured */
 
     /* Addresses through the bounded cursor: the dissection's offsets are trusted only as far
-     * as the frame reaches. */
+     * as the frame reaches.  The fields are written in place, each with its own size: a key
+     * built on the stack and copied out as a whole made the copy's wide loads wait for the
+     * narrow stores (store forwarding fails), on every packet. */
+    hf_flow_key *key = &packet->key;
     hf_cursor source = hf_cursor_make(frame, caplen), destination = source;
-    hf_flow_key key;
-    memset(&key, 0, sizeof key);
     if (hf_skip(&source, dissection->network.source_offset) != HF_OK ||
-        hf_read_copy(&source, address_length, key.address[0]) != HF_OK ||
+        hf_read_copy(&source, address_length, key->address[0]) != HF_OK ||
         hf_skip(&destination, dissection->network.destination_offset) != HF_OK ||
-        hf_read_copy(&destination, address_length, key.address[1]) != HF_OK)
+        hf_read_copy(&destination, address_length, key->address[1]) != HF_OK) {
+        memset(key, 0, sizeof *key);  /* a non-IP key is all zero */
         return HF_OK;
-    key.family = version;
-    key.protocol = dissection->network.protocol;
+    }
+    key->family = version;
+    key->protocol = dissection->network.protocol;
 
     int fragment = dissection->network.fragment_offset != 0 || dissection->network.more_fragments;
     if (!fragment) {
@@ -934,14 +938,14 @@ hf_status hf_flow_key_from_dissection(const uint8_t *frame,
         if (next < dissection->layer_count) {
             const hf_layer *layer = &dissection->layers[next];
             uint8_t next_protocol = protocol_of_layer(layer->kind);
-            if (next_protocol != 0) key.protocol = next_protocol;
+            if (next_protocol != 0) key->protocol = next_protocol;
             int is_transport = (layer->kind == HF_LAYER_TCP && dissection->transport.protocol == 6 &&
                                 dissection->first_tcp == next) ||
                                (layer->kind == HF_LAYER_UDP && dissection->transport.protocol == 17 &&
                                 dissection->first_udp == next);
             if (is_transport && layer->length >= 4) {
-                key.port[0] = dissection->transport.source_port;
-                key.port[1] = dissection->transport.destination_port;
+                key->port[0] = dissection->transport.source_port;
+                key->port[1] = dissection->transport.destination_port;
                 /* A TCP header cut before its flags byte: the dissector reports scapy's default
                  * "S"; for flow state an uncaptured flag must not count as a SYN. */
                 if (layer->kind == HF_LAYER_TCP && layer->length >= 14)
@@ -949,7 +953,6 @@ hf_status hf_flow_key_from_dissection(const uint8_t *frame,
             }
         }
     }
-    packet->key = key;
     packet->has_key = 1;
     return HF_OK;
 }
