@@ -588,6 +588,44 @@ static void test_key_matching_edges(void)
     hf_flow_table_free(t);
 }
 
+/* The documented cost of a flow's packets: its kept bytes and 16 bytes per kept packet, both
+ * grown geometrically (the first packet's size, then doubling, capped by max_packets *
+ * bytes_per_packet).  Packets cut to 100 bytes, max_packets 6:
+ *   record  0      1    2    3    4                    5    6, 7 (not kept)
+ *   bytes   100    200  400  400  600 (800 capped)     600  600
+ *   views   4      4    4    4    6 (8 capped)         6    6        */
+static void test_packet_memory_accounting(void)
+{
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    c.max_packets = 6;
+    c.bytes_per_packet = 100;
+    hf_flow_table *t = new_table(&c);
+    const uint32_t s = IP4(1, 1, 1, 1), d = IP4(2, 2, 2, 2);
+    const size_t growth[8] = {0, 100, 200, 0, 200 + 2 * 16, 0, 0, 0};
+    hf_flow_stats st;
+    hf_flow_table_stats(t, &st);
+    const size_t empty = st.memory_bytes;
+    size_t before = empty, first = 0;
+    for (uint64_t r = 0; r < 8; r++) {
+        CHECK_EQ_INT(add4(t, r, (int64_t)r, s, 1, d, 2, UDP, 0, 150), HF_OK);
+        hf_flow_table_stats(t, &st);
+        if (r == 0) first = st.memory_bytes - before;
+        else CHECK_EQ_INT(st.memory_bytes - before, growth[r]);
+        before = st.memory_bytes;
+    }
+    /* The first packet: the records (documented as about 300 bytes), 100 bytes, 4 views. */
+    CHECK(first >= 100 + 4 * 16 + 200 && first <= 100 + 4 * 16 + 400);
+    hf_flow_table_finish(t);
+    hf_flow *out[2];
+    CHECK_EQ_INT(pop_all(t, out, 2), 1);
+    CHECK_EQ_INT(out[0]->packet_count, 8);
+    CHECK_EQ_INT(out[0]->kept_count, 6);
+    hf_flow_table_stats(t, &st);
+    CHECK_EQ_INT(st.memory_bytes, empty);
+    free_all(out, 1);
+    hf_flow_table_free(t);
+}
+
 static void test_limits(void)
 {
     hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
@@ -1180,6 +1218,7 @@ int main(void)
     test_ipv6_and_key_normalisation();
     test_key_matching_edges();
     test_limits();
+    test_packet_memory_accounting();
     test_materialize_only_kept_packets();
     test_eviction();
     test_file_mode_and_non_ip();
