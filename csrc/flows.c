@@ -6,8 +6,10 @@
  *   slots[]      open-addressing hash table, linear probing, power-of-two capacity, load <= 3/4,
  *                backward-shift deletion (no deleted markers, so probe lengths never degrade).
  *                A slot caches the 64-bit hash so that most mismatches cost no key comparison.
- *   flow_entry   one per open flow or closed record: the key, TCP state, list links, the hf_flow
- *                under construction.
+ *   flow_entry   one per open flow or closed record: the key packed into five words (pack_key;
+ *                in SESSION mode both orientations pack alike, so one lookup finds a session
+ *                from either side and a swap flag gives the direction), TCP state, list links,
+ *                the hf_flow under construction.
  *   idle list    open entries, least recently active first.  The table clock never goes back,
  *                so "activity clock" is non-decreasing along the list and idle expiry and LRU
  *                eviction only ever look at the head: O(1) amortised per packet.
