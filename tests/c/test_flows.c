@@ -705,6 +705,55 @@ static void test_eviction(void)
 
 /* FILE mode: every packet, IP or not, in one flow with the zero key; TCP RST ignored.
  * SESSION mode: non-IP skipped by default, one family-0 flow with keep_non_ip. */
+/* Records freed when a flow ends are kept for the next flows, accounted, and given up before
+ * anything is evicted: evictions are as without them.  Limit = 3 open one-packet flows.
+ * A B C (TCP), A reset (closed_linger 0: its record is freed), D (no eviction: 3 flows),
+ * E -> over: evict the least recently active, B.  finish: C, D, E; memory back to empty. */
+static void test_freed_records_and_eviction(void)
+{
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    c.closed_linger_ns = 0;
+    const uint32_t s = IP4(1, 1, 1, 1), d = IP4(2, 2, 2, 2);
+    hf_flow_table *probe = new_table(&c);
+    hf_flow_stats st;
+    hf_flow_table_stats(probe, &st);
+    const size_t empty = st.memory_bytes;
+    for (uint16_t port = 1; port <= 3; port++)
+        CHECK_EQ_INT(add4(probe, port, port, s, port, d, 2, TCP, ACK, 10), HF_OK);
+    hf_flow_table_stats(probe, &st);
+    hf_flow_table_free(probe);
+    c.max_memory_bytes = st.memory_bytes;
+
+    hf_flow_table *t = new_table(&c);
+    hf_flow *out[8];
+    CHECK_EQ_INT(add4(t, 0, 0, s, 1, d, 2, TCP, ACK, 10), HF_OK);        /* A */
+    CHECK_EQ_INT(add4(t, 1, 1, s, 2, d, 2, TCP, ACK, 10), HF_OK);        /* B */
+    CHECK_EQ_INT(add4(t, 2, 2, s, 3, d, 2, TCP, ACK, 10), HF_OK);        /* C */
+    CHECK_EQ_INT(add4(t, 3, 3, d, 2, s, 1, TCP, RST | ACK, 10), HF_OK);  /* A ends */
+    CHECK_EQ_INT(pop_all(t, out, 8), 1);
+    CHECK_EQ_INT(out[0]->end_reason, HF_FLOW_END_RST);
+    CHECK_EQ_INT(add4(t, 4, 4, s, 4, d, 2, TCP, ACK, 10), HF_OK);        /* D */
+    CHECK_EQ_INT(pop_all(t, out + 1, 7), 0);
+    hf_flow_table_stats(t, &st);
+    CHECK_EQ_INT(st.flows_evicted, 0);
+    CHECK(st.memory_bytes <= c.max_memory_bytes);
+    CHECK_EQ_INT(add4(t, 5, 5, s, 5, d, 2, TCP, ACK, 10), HF_OK);        /* E */
+    CHECK_EQ_INT(pop_all(t, out + 1, 7), 1);
+    CHECK_EQ_INT(out[1]->end_reason, HF_FLOW_END_EVICTED);
+    CHECK_EQ_INT(out[1]->first_record_index, 1);
+    hf_flow_table_stats(t, &st);
+    CHECK(st.memory_bytes <= c.max_memory_bytes);
+    hf_flow_table_finish(t);
+    CHECK_EQ_INT(pop_all(t, out + 2, 6), 3);
+    CHECK_EQ_INT(out[2]->first_record_index, 2);
+    CHECK_EQ_INT(out[3]->first_record_index, 4);
+    CHECK_EQ_INT(out[4]->first_record_index, 5);
+    hf_flow_table_stats(t, &st);
+    CHECK_EQ_INT(st.memory_bytes, empty);
+    free_all(out, 5);
+    hf_flow_table_free(t);
+}
+
 static void test_file_mode_and_non_ip(void)
 {
     hf_flow *out[4];
@@ -1221,6 +1270,7 @@ int main(void)
     test_packet_memory_accounting();
     test_materialize_only_kept_packets();
     test_eviction();
+    test_freed_records_and_eviction();
     test_file_mode_and_non_ip();
     test_arguments();
     test_key_from_dissection();
