@@ -84,9 +84,10 @@
  *
  * BOUNDED MEMORY
  *   The table accounts every byte it holds (hash slots, flow records, closed records, packet
- *   copies and their arrays; requested sizes, allocator overhead excluded).  After each packet,
- *   while the total exceeds max_memory_bytes it drops the oldest closed record or, when there is
- *   none, evicts the least recently active flow: that flow is emitted early
+ *   copies and their arrays, up to 1024 freed records kept for reuse; requested sizes, allocator
+ *   overhead excluded).  After each packet, while the total exceeds max_memory_bytes it frees
+ *   the kept freed records, then drops the oldest closed record or, when there is none, evicts
+ *   the least recently active flow: that flow is emitted early
  *   (HF_FLOW_END_EVICTED), and later packets of the same 5-tuple start a new flow, i.e. the images
  *   of a long session may be split into several.  Default 256 MiB; 0 = no limit.  Completed flows
  *   waiting to be popped are not counted: pop after every add.  The limit holds whenever add()

@@ -545,6 +545,87 @@ static void test_ipv6_and_key_normalisation(void)
 
 /* max_packets 2, bytes_per_packet 3, min_packets 2.  X: records 0..3 with lengths 5 2 5 5 ->
  * kept: record 0 cut to 3, record 1 (2 bytes); counts cover all 4.  Y: 1 packet -> dropped. */
+/* Keys that differ only in the ports, or not at all between the endpoints: the two directions
+ * still meet (SESSION) or find each other (FLOW, RST), and a key whose endpoints are equal
+ * counts its first packet as the SYN|ACK rule says and every later one as forward.
+ *   SESSION: 0 H:1000>H:2000 UDP, 1 H:2000>H:1000 UDP (one session, 1 forward);
+ *            2 H:7>H:7 SYN|ACK (direction 1), 3 H:7>H:7 ACK (direction 0).
+ *   FLOW:    0 H:1000>H:2000 TCP ACK, 1 H:2000>H:1000 TCP ACK, 2 H:2000>H:1000 RST -> both. */
+static void test_key_matching_edges(void)
+{
+    const uint32_t h = IP4(192, 0, 2, 9);
+    hf_flow *out[4];
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    hf_flow_table *t = new_table(&c);
+    CHECK_EQ_INT(add4(t, 0, 0, h, 1000, h, 2000, UDP, 0, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 1, 1, h, 2000, h, 1000, UDP, 0, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 2, 2, h, 7, h, 7, TCP, SYN | ACK, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 3, 3, h, 7, h, 7, TCP, ACK, 8), HF_OK);
+    hf_flow_table_finish(t);
+    CHECK_EQ_INT(pop_all(t, out, 4), 2);
+    CHECK_EQ_INT(out[0]->packet_count, 2);
+    CHECK_EQ_INT(out[0]->packet_count_forward, 1);
+    CHECK_EQ_INT(out[0]->key.port[0], 1000);
+    CHECK_EQ_INT(out[0]->key.port[1], 2000);
+    CHECK_EQ_INT(out[1]->packet_count, 2);
+    CHECK_EQ_INT(out[1]->packet_count_forward, 1);
+    free_all(out, 2);
+    hf_flow_table_free(t);
+
+    c = config_no_timeouts(HF_SPLIT_FLOW);
+    t = new_table(&c);
+    CHECK_EQ_INT(add4(t, 0, 0, h, 1000, h, 2000, TCP, ACK, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 1, 1, h, 2000, h, 1000, TCP, ACK, 8), HF_OK);
+    CHECK_EQ_INT(add4(t, 2, 2, h, 2000, h, 1000, TCP, RST, 8), HF_OK);
+    CHECK_EQ_INT(pop_all(t, out, 4), 2);
+    CHECK_EQ_INT(out[0]->end_reason, HF_FLOW_END_RST);
+    CHECK_EQ_INT(out[0]->key.port[0], 1000);
+    CHECK_EQ_INT(out[0]->packet_count, 1);
+    CHECK_EQ_INT(out[1]->end_reason, HF_FLOW_END_RST);
+    CHECK_EQ_INT(out[1]->key.port[0], 2000);
+    CHECK_EQ_INT(out[1]->packet_count, 2);
+    free_all(out, 2);
+    hf_flow_table_free(t);
+}
+
+/* The documented cost of a flow's packets: its kept bytes and 16 bytes per kept packet, both
+ * grown geometrically (the first packet's size, then doubling, capped by max_packets *
+ * bytes_per_packet).  Packets cut to 100 bytes, max_packets 6:
+ *   record  0      1    2    3    4                    5    6, 7 (not kept)
+ *   bytes   100    200  400  400  600 (800 capped)     600  600
+ *   views   4      4    4    4    6 (8 capped)         6    6        */
+static void test_packet_memory_accounting(void)
+{
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    c.max_packets = 6;
+    c.bytes_per_packet = 100;
+    hf_flow_table *t = new_table(&c);
+    const uint32_t s = IP4(1, 1, 1, 1), d = IP4(2, 2, 2, 2);
+    const size_t growth[8] = {0, 100, 200, 0, 200 + 2 * 16, 0, 0, 0};
+    hf_flow_stats st;
+    hf_flow_table_stats(t, &st);
+    const size_t empty = st.memory_bytes;
+    size_t before = empty, first = 0;
+    for (uint64_t r = 0; r < 8; r++) {
+        CHECK_EQ_INT(add4(t, r, (int64_t)r, s, 1, d, 2, UDP, 0, 150), HF_OK);
+        hf_flow_table_stats(t, &st);
+        if (r == 0) first = st.memory_bytes - before;
+        else CHECK_EQ_INT(st.memory_bytes - before, growth[r]);
+        before = st.memory_bytes;
+    }
+    /* The first packet: the records (documented as about 300 bytes), 100 bytes, 4 views. */
+    CHECK(first >= 100 + 4 * 16 + 200 && first <= 100 + 4 * 16 + 400);
+    hf_flow_table_finish(t);
+    hf_flow *out[2];
+    CHECK_EQ_INT(pop_all(t, out, 2), 1);
+    CHECK_EQ_INT(out[0]->packet_count, 8);
+    CHECK_EQ_INT(out[0]->kept_count, 6);
+    hf_flow_table_stats(t, &st);
+    CHECK_EQ_INT(st.memory_bytes, empty);
+    free_all(out, 1);
+    hf_flow_table_free(t);
+}
+
 static void test_limits(void)
 {
     hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
@@ -624,6 +705,55 @@ static void test_eviction(void)
 
 /* FILE mode: every packet, IP or not, in one flow with the zero key; TCP RST ignored.
  * SESSION mode: non-IP skipped by default, one family-0 flow with keep_non_ip. */
+/* Records freed when a flow ends are kept for the next flows, accounted, and given up before
+ * anything is evicted: evictions are as without them.  Limit = 3 open one-packet flows.
+ * A B C (TCP), A reset (closed_linger 0: its record is freed), D (no eviction: 3 flows),
+ * E -> over: evict the least recently active, B.  finish: C, D, E; memory back to empty. */
+static void test_freed_records_and_eviction(void)
+{
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    c.closed_linger_ns = 0;
+    const uint32_t s = IP4(1, 1, 1, 1), d = IP4(2, 2, 2, 2);
+    hf_flow_table *probe = new_table(&c);
+    hf_flow_stats st;
+    hf_flow_table_stats(probe, &st);
+    const size_t empty = st.memory_bytes;
+    for (uint16_t port = 1; port <= 3; port++)
+        CHECK_EQ_INT(add4(probe, port, port, s, port, d, 2, TCP, ACK, 10), HF_OK);
+    hf_flow_table_stats(probe, &st);
+    hf_flow_table_free(probe);
+    c.max_memory_bytes = st.memory_bytes;
+
+    hf_flow_table *t = new_table(&c);
+    hf_flow *out[8];
+    CHECK_EQ_INT(add4(t, 0, 0, s, 1, d, 2, TCP, ACK, 10), HF_OK);        /* A */
+    CHECK_EQ_INT(add4(t, 1, 1, s, 2, d, 2, TCP, ACK, 10), HF_OK);        /* B */
+    CHECK_EQ_INT(add4(t, 2, 2, s, 3, d, 2, TCP, ACK, 10), HF_OK);        /* C */
+    CHECK_EQ_INT(add4(t, 3, 3, d, 2, s, 1, TCP, RST | ACK, 10), HF_OK);  /* A ends */
+    CHECK_EQ_INT(pop_all(t, out, 8), 1);
+    CHECK_EQ_INT(out[0]->end_reason, HF_FLOW_END_RST);
+    CHECK_EQ_INT(add4(t, 4, 4, s, 4, d, 2, TCP, ACK, 10), HF_OK);        /* D */
+    CHECK_EQ_INT(pop_all(t, out + 1, 7), 0);
+    hf_flow_table_stats(t, &st);
+    CHECK_EQ_INT(st.flows_evicted, 0);
+    CHECK(st.memory_bytes <= c.max_memory_bytes);
+    CHECK_EQ_INT(add4(t, 5, 5, s, 5, d, 2, TCP, ACK, 10), HF_OK);        /* E */
+    CHECK_EQ_INT(pop_all(t, out + 1, 7), 1);
+    CHECK_EQ_INT(out[1]->end_reason, HF_FLOW_END_EVICTED);
+    CHECK_EQ_INT(out[1]->first_record_index, 1);
+    hf_flow_table_stats(t, &st);
+    CHECK(st.memory_bytes <= c.max_memory_bytes);
+    hf_flow_table_finish(t);
+    CHECK_EQ_INT(pop_all(t, out + 2, 6), 3);
+    CHECK_EQ_INT(out[2]->first_record_index, 2);
+    CHECK_EQ_INT(out[3]->first_record_index, 4);
+    CHECK_EQ_INT(out[4]->first_record_index, 5);
+    hf_flow_table_stats(t, &st);
+    CHECK_EQ_INT(st.memory_bytes, empty);
+    free_all(out, 5);
+    hf_flow_table_free(t);
+}
+
 static void test_file_mode_and_non_ip(void)
 {
     hf_flow *out[4];
@@ -1135,9 +1265,12 @@ int main(void)
     test_active_timeout();
     test_backward_timestamps();
     test_ipv6_and_key_normalisation();
+    test_key_matching_edges();
     test_limits();
+    test_packet_memory_accounting();
     test_materialize_only_kept_packets();
     test_eviction();
+    test_freed_records_and_eviction();
     test_file_mode_and_non_ip();
     test_arguments();
     test_key_from_dissection();
