@@ -106,7 +106,7 @@ class FIPExtractor:
             raise ValueError(f"packet_limit must be >= 0 or None, not {packet_limit}")
         self.processor = PacketProcessor()
         self.images_created = []
-        self._bound_cache = {}
+        self._plans = {}   # _plan: call arguments -> what the C core is given
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -156,10 +156,9 @@ class FIPExtractor:
                                image_type=PacketImage, min_image_dim=0, max_image_dim=0,
                                min_packets_per_flow=0, max_packets_per_flow=0,
                                remove_duplicates=False, *args, **image_arguments):
-        image = self._image_arguments(image_type, args, image_arguments)
-        limits = _fast_limits(min_image_dim, max_image_dim, min_packets_per_flow,
-                              max_packets_per_flow)
-        if limits is None or self.processor.hash_dict:
+        plan = self._plan(preprocessing_type, image_type, args, image_arguments,
+                          (min_image_dim, max_image_dim, min_packets_per_flow, max_packets_per_flow))
+        if plan is None or self.processor.hash_dict:
             # de-duplication against hash_dict, or limits that raise: 1.1.1's order of steps
             packets = self._read_file(input_file, preprocessing_type)
             return self._create_matrix(packets, image_type, self._bind(image_type, args,
@@ -168,9 +167,9 @@ class FIPExtractor:
                                        max_packets_per_flow)
         # One C call: read + render, GIL released, only the packets/bytes the image can use kept
         # (a directory is IsADirectoryError from C, as os.path.isdir made it before).
-        images, damage = _core.extract_file(
-            input_file, preprocess_mode(preprocessing_type), self._anonymize, self.seed,
-            self.packet_limit, *image, *limits)
+        mode, image = plan
+        images, damage = _core.extract_file(input_file, mode, self._anonymize, self.seed,
+                                            self.packet_limit, *image)
         if damage is not None:
             _warn_damage(os.fspath(input_file), damage, stacklevel=3)
         return images
@@ -198,11 +197,10 @@ class FIPExtractor:
         threads = operator.index(threads)
         if threads < 1:
             raise ValueError(f"threads must be >= 1, not {threads}")
-        image = self._image_arguments(image_type, args, image_arguments)
-        limits = _fast_limits(min_image_dim, max_image_dim, min_packets_per_flow,
-                              max_packets_per_flow)
+        plan = self._plan(preprocessing_type, image_type, args, image_arguments,
+                          (min_image_dim, max_image_dim, min_packets_per_flow, max_packets_per_flow))
         files = list(input_files)
-        if limits is None or self.processor.hash_dict:
+        if plan is None or self.processor.hash_dict:
             results = []
             for f in files:
                 try:
@@ -215,9 +213,9 @@ class FIPExtractor:
                         raise
                     results.append(exc)
             return results
-        outcomes = _core.extract_files(
-            files, preprocess_mode(preprocessing_type), self._anonymize, self.seed,
-            self.packet_limit, *image, *limits, threads)
+        mode, image = plan
+        outcomes = _core.extract_files(files, mode, self._anonymize, self.seed, self.packet_limit,
+                                       *image, threads)
         results = []
         for f, outcome in zip(files, outcomes):
             if isinstance(outcome, BaseException):
@@ -271,26 +269,33 @@ class FIPExtractor:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _image_arguments(self, image_type, args, image_arguments):
-        """(kind, dim, fill, auto_dim, append, cols) for the core, from 1.1.1's image arguments.
-        Bound once per distinct (type, values, value types) and remembered: binding costs more
-        than a small file's whole C work.  Errors are raised every time (never remembered)."""
+    def _plan(self, preprocessing_type, image_type, args, image_arguments, limits):
+        """(mode, (kind, dim, fill, auto_dim, append, cols, min_dim, max_dim, min_packets,
+        max_packets)) for the one-call path, or None when a limit cannot be converted (the
+        caller then takes 1.1.1's order: read first, then fail on the limits).  Made once per
+        distinct call -- the values and their types, so that 16, 16.0 and True never share a
+        plan -- and remembered: on 64-packet files, binding and checking the arguments cost a
+        tenth of the whole C work.  Errors are raised every time (never remembered)."""
         try:
-            key = (image_type, args, tuple(map(type, args)), tuple(image_arguments.items()),
-                   tuple(map(type, image_arguments.values())))
-            cached = self._bound_cache.get(key)
-        except TypeError:   # unhashable arguments: bind every time
-            key = cached = None
-        if cached is not None:
-            return cached
+            key = (preprocessing_type, image_type, args, *limits, type(preprocessing_type),
+                   *map(type, args), *map(type, limits))
+            if image_arguments:
+                key += (*image_arguments.items(), *map(type, image_arguments.values()))
+            plan = self._plans.get(key)
+        except TypeError:   # unhashable arguments: plan every time
+            key = plan = None
+        if plan is not None:
+            return plan or None
         bound = self._bind(image_type, args, image_arguments)
-        value = (image_type._kind, bound.get("dim", 0), bound.get("fill", 0),
+        image = (image_type._kind, bound.get("dim", 0), bound.get("fill", 0),
                  bound.get("auto_dim", False), bound.get("append", False), bound.get("cols", 0))
+        fast = _fast_limits(*limits)
+        plan = (preprocess_mode(preprocessing_type), image + fast) if fast is not None else False
         if key is not None:
-            if len(self._bound_cache) >= 64:
-                self._bound_cache.clear()
-            self._bound_cache[key] = value
-        return value
+            if len(self._plans) >= 64:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan or None
 
     @staticmethod
     def _bind(image_type, args, image_arguments):
@@ -319,7 +324,7 @@ def _fast_limits(min_image_dim, max_image_dim, min_packets_per_flow, max_packets
                   operator.index(min_packets_per_flow), operator.index(max_packets_per_flow))
     except TypeError:
         return None
-    if limits[3] < 0 or not all(-2 ** 63 <= v < 2 ** 63 for v in limits):
+    if limits[3] < 0 or min(limits) < -2 ** 63 or max(limits) >= 2 ** 63:
         return None
     return limits
 
