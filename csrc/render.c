@@ -336,6 +336,17 @@ static inline void copy_tile_row(uint8_t *dst, const uint8_t *src, size_t d)
     }
 }
 
+/* The same for a row of fill bytes (the rows after a short packet's last byte). */
+static inline void fill_tile_row(uint8_t *dst, uint8_t fill, size_t d)
+{
+    switch (d) {
+    case 8: memset(dst, fill, 8); return;
+    case 16: memset(dst, fill, 16); return;
+    case 32: memset(dst, fill, 32); return;
+    default: memset(dst, fill, d); return;
+    }
+}
+
 static void write_tiled(const layout *lay, const hf_packet_view *packets, uint8_t *out)
 {
     const size_t d = lay->tile_dim, grid = lay->grid, side = lay->shape.cols;
@@ -358,7 +369,7 @@ static void write_tiled(const layout *lay, const hf_packet_view *packets, uint8_
             y++;
             dst += side;
         }
-        for (; y < d; y++, dst += side) memset(dst, lay->fill, d);
+        for (; y < d; y++, dst += side) fill_tile_row(dst, lay->fill, d);
     }
     /* The missing tiles (np.zeros, section 3.3) are all at the end: the rest of the last used
      * grid row, row by row, then every later grid row in one block. */
