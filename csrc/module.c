@@ -1089,6 +1089,8 @@ static PyObject *probe(PyObject *module, PyObject *arg)
 typedef struct {
     PyObject_HEAD
     PyObject *source;            /* owned: the capture, as the caller named it */
+    PyObject *text;              /* owned, NULL (None) until set: FlowMeta's cache of the
+                                    formatted addresses (strings only) */
     hf_flow_key key;             /* addresses original until `addresses_final` */
     int addresses_final;         /* key.address holds what _src/_dst return */
     hf_anonymizer anonymizer;    /* for the pseudonyms */
@@ -1102,6 +1104,7 @@ static void FlowInfo_dealloc(FlowInfo *self)
 {
     PyTypeObject *type = Py_TYPE(self);
     Py_CLEAR(self->source);
+    Py_CLEAR(self->text);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
 }
@@ -1251,6 +1254,7 @@ static PyMemberDef FlowInfo_members[] = {
     FLOW_INFO_MEMBER("first_record", T_ULONGLONG, first_record, "record index in the capture"),
     FLOW_INFO_MEMBER("last_record", T_ULONGLONG, last_record, "record index in the capture"),
     FLOW_INFO_MEMBER("index", T_ULONGLONG, index, "position among the capture's flows"),
+    {"_text", T_OBJECT, offsetof(FlowInfo, text), 0, "cache of the formatted addresses (None)"},
     {NULL, 0, 0, 0, NULL},
 };
 

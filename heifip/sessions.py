@@ -59,14 +59,12 @@ class FlowMeta(_core.FlowInfo):
     the fields (``_core.FlowInfo``) without running Python per flow; addresses are pseudonymised
     and formatted on first use (a capture can have millions of flows)."""
 
-    __slots__ = ("_text",)
+    __slots__ = ()   # every field lives in the C base, _core.FlowInfo (the _text cache too)
 
     def _addresses(self):
-        try:
-            return self._text
-        except AttributeError:
+        if self._text is None:
             self._text = (_address(self.family, self._src), _address(self.family, self._dst))
-            return self._text
+        return self._text
 
     @property
     def src(self) -> Optional[str]:
