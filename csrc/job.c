@@ -461,13 +461,16 @@ static hf_status feed_one(hf_flow_job *job, int *done, hf_error *error)
     status = hf_dissect_packet(record.data, record.caplen, record.linktype, &dissection);
     if (status != HF_OK)
         return hf_error_set(error, status, (int64_t)record.index, -1, "dissection failed");
+    /* Every field is set below, one by one: hf_flow_key_from_dissection writes the key, has_key
+     * and tcp_flags, so zeroing the whole struct first (the key twice) was wasted stores. */
     hf_flow_packet packet;
-    memset(&packet, 0, sizeof packet);
     status = hf_flow_key_from_dissection(record.data, record.caplen, &dissection, &packet);
     if (status != HF_OK)
         return hf_error_set(error, status, (int64_t)record.index, -1, "no flow key");
     /* Preprocess only if the flow keeps the packet (flows.h, materialize). */
     materialize_context context = {job, &record, &dissection, error};
+    packet.bytes = NULL;
+    packet.length = 0;
     packet.materialize = materialize_packet;
     packet.materialize_context = &context;
     packet.timestamp_ns = record.timestamp_ns;
