@@ -634,7 +634,21 @@ static hf_status flow_reserve(const hf_flow_table *table, hf_flow **flow, size_t
     return flow_resize(flow, byte_capacity, view_capacity);
 }
 
-/* Count the packet and keep `n` bytes of it (room was reserved). */
+/* Where a kept packet can be made in place (hf_flow_packet.materialize_to): the free end of an
+ * existing flow's byte buffer, if it has room for bytes_per_packet bytes -- then flow_reserve
+ * keeps the byte capacity whatever the packet's length, exactly as for a copied packet, so the
+ * capacities and the accounting do not depend on the form used.  NULL otherwise (a new flow,
+ * not enough room, bytes_per_packet unbounded or 0). */
+static uint8_t *flow_room(const hf_flow_table *table, const hf_flow *flow)
+{
+    size_t n = table->config.bytes_per_packet;
+    if (flow == NULL || n == 0 || flow->kept_bytes_capacity_ - flow->kept_bytes_length_ < n)
+        return NULL;
+    return flow->kept_bytes_ + flow->kept_bytes_length_;
+}
+
+/* Count the packet and keep `n` bytes of it (room was reserved); bytes NULL: they were made in
+ * place (flow_room). */
 static void flow_append(const hf_flow_table *table, hf_flow *flow, const hf_flow_packet *packet,
                         const uint8_t *bytes, size_t n, int direction, uint8_t flags)
 {
@@ -649,7 +663,7 @@ static void flow_append(const hf_flow_table *table, hf_flow *flow, const hf_flow
     flow->last_record_index = packet->record_index;
     flow->tcp_flags_seen |= flags;
     if (flow_keeps_next(table, flow)) {
-        if (n) memcpy(flow->kept_bytes_ + flow->kept_bytes_length_, bytes, n);
+        if (n && bytes) memcpy(flow->kept_bytes_ + flow->kept_bytes_length_, bytes, n);
         flow->packets[flow->kept_count].data = NULL;  /* set at completion */
         flow->packets[flow->kept_count].length = n;
         flow->kept_count++;
@@ -841,17 +855,29 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
     }
     const uint8_t *bytes = packet->bytes;
     size_t length = packet->length;
+    int in_place = 0;
     if (packet->materialize != NULL) {
         bytes = NULL;
         length = 0;
         if (flow == NULL || flow_keeps_next(table, flow)) {  /* a new flow keeps its first */
-            failure = packet->materialize(packet->materialize_context, &bytes, &length);
+            uint8_t *room = packet->materialize_to != NULL ? flow_room(table, flow) : NULL;
+            if (room != NULL) {
+                failure = packet->materialize_to(packet->materialize_context, room,
+                                                 table->config.bytes_per_packet, &length);
+                in_place = 1;
+            } else {
+                failure = packet->materialize(packet->materialize_context, &bytes, &length);
+                if (failure == HF_OK && length > 0 && bytes == NULL) failure = HF_ARGUMENT;
+            }
             if (failure != HF_OK) goto nomem;
             failure = HF_NOMEM;
         }
     }
     size_t kept = length < table->config.bytes_per_packet ? length : table->config.bytes_per_packet;
+    /* In place: the bytes stay where they were made even if the block moves (flow_resize moves
+     * the views only). */
     if (flow_reserve(table, &flow, kept) != HF_OK) goto nomem;
+    if (in_place) bytes = NULL;
     if (!starts_flow) entry->flow = flow;  /* it may have moved */
 
     /* Commit. */

@@ -181,6 +181,16 @@ typedef struct hf_flow_packet {
      * bytes (borrowed until the add returns) and their length.  A status other than HF_OK aborts
      * the add as HF_NOMEM does (the table is unchanged) and is returned. */
     hf_status (*materialize)(void *context, const uint8_t **bytes, size_t *length);
+    /* Optional, only with `materialize` (NULL = always materialize): the same bytes, made in
+     * place.  Called instead of `materialize` when the flow is not new and its buffer already
+     * has room for bytes_per_packet more bytes (bytes_per_packet < SIZE_MAX), so the bytes are
+     * written once, into the flow, instead of being made elsewhere and copied.  Write at most
+     * `capacity` (= bytes_per_packet) bytes to `destination`; OUT: *length, their number (a
+     * larger value counts as `capacity`).  Same once-per-add rule and failure semantics as
+     * `materialize`; the table's observable state (kept bytes, capacities, memory) is exactly
+     * what `materialize` would have made it. */
+    hf_status (*materialize_to)(void *context, uint8_t *destination, size_t capacity,
+                                size_t *length);
     void *materialize_context;
 } hf_flow_packet;
 

@@ -1252,6 +1252,100 @@ static void test_materialize_only_kept_packets(void)
     hf_flow_table_free(t);
 }
 
+/* materialize_to: the in-place form gives exactly what `materialize` gives -- the same kept
+ * bytes, capacities and memory after every add -- including packets longer than
+ * bytes_per_packet, view growth that moves the block after the bytes were made, and a failure
+ * of the in-place call (table unchanged). */
+typedef struct made_in_place {
+    uint64_t record;
+    size_t length;
+    int to_calls, copy_calls;
+    hf_status to_status;
+    uint8_t storage[64];
+} made_in_place;
+
+static hf_status make_copy(void *context, const uint8_t **bytes, size_t *length)
+{
+    made_in_place *m = context;
+    m->copy_calls++;
+    for (size_t i = 0; i < m->length; i++) m->storage[i] = pattern_byte(m->record, i);
+    *bytes = m->storage;
+    *length = m->length;
+    return HF_OK;
+}
+
+static hf_status make_to(void *context, uint8_t *destination, size_t capacity, size_t *length)
+{
+    made_in_place *m = context;
+    m->to_calls++;
+    if (m->to_status != HF_OK) {
+        if (capacity) destination[0] = 0xEE;  /* scribbles in the free room, then fails */
+        return m->to_status;
+    }
+    size_t n = m->length < capacity ? m->length : capacity;
+    for (size_t i = 0; i < n; i++) destination[i] = pattern_byte(m->record, i);
+    *length = m->length;  /* may exceed capacity: counts as capacity */
+    return HF_OK;
+}
+
+static void test_materialize_in_place(void)
+{
+    hf_flow_config c = config_no_timeouts(HF_SPLIT_SESSION);
+    c.max_packets = 40;
+    c.bytes_per_packet = 24;
+    hf_flow_table *t[2] = {new_table(&c), new_table(&c)};
+    made_in_place made[2];
+    memset(made, 0, sizeof made);
+    for (uint64_t r = 0; r < 50; r++) {
+        for (int k = 0; k < 2; k++) {
+            hf_flow_packet p = make_packet(r, (int64_t)r, UDP, 0, 0, NULL);
+            p.key.family = 4;
+            put4(p.key.address[0], IP4(1, 1, 1, 1));
+            put4(p.key.address[1], IP4(2, 2, 2, 2));
+            made[k].record = r;
+            made[k].length = (size_t)(r * 7 % 37);  /* 0 .. 36, some beyond bytes_per_packet */
+            p.materialize = make_copy;
+            p.materialize_to = k ? make_to : NULL;
+            p.materialize_context = &made[k];
+            if (k && r == 20) {  /* a failed in-place add changes nothing */
+                made[k].to_status = HF_INVALID;
+                int before = made[k].to_calls;
+                CHECK_EQ_INT(hf_flow_table_add(t[k], &p, NULL), HF_INVALID);
+                CHECK_EQ_INT(made[k].to_calls, before + 1);
+                made[k].to_status = HF_OK;
+            }
+            CHECK_EQ_INT(hf_flow_table_add(t[k], &p, NULL), HF_OK);
+        }
+        hf_flow_stats s0, s1;
+        hf_flow_table_stats(t[0], &s0);
+        hf_flow_table_stats(t[1], &s1);
+        CHECK_EQ_INT(s0.memory_bytes, s1.memory_bytes);
+        CHECK_EQ_INT(s0.peak_memory_bytes, s1.peak_memory_bytes);
+    }
+    CHECK(made[1].to_calls > 10);                       /* the in-place form was used */
+    CHECK(made[1].copy_calls > 0);                      /* and the copy when there was no room */
+    CHECK_EQ_INT(made[1].to_calls - 1 + made[1].copy_calls, 40);  /* kept packets only */
+    hf_flow *out[2][2];
+    for (int k = 0; k < 2; k++) {
+        hf_flow_table_finish(t[k]);
+        CHECK_EQ_INT(pop_all(t[k], out[k], 2), 1);
+    }
+    CHECK_EQ_INT(out[1][0]->kept_count, 40);
+    CHECK_EQ_INT(out[0][0]->kept_count, out[1][0]->kept_count);
+    for (size_t i = 0; i < out[0][0]->kept_count; i++) {
+        const hf_packet_view *a = &out[0][0]->packets[i], *b = &out[1][0]->packets[i];
+        size_t expected = (size_t)(i * 7 % 37);
+        CHECK_EQ_INT(b->length, expected < 24 ? expected : 24);
+        CHECK_EQ_INT(a->length, b->length);
+        CHECK(b->length == 0 || memcmp(a->data, b->data, b->length) == 0);
+        for (size_t j = 0; j < b->length; j++) CHECK_EQ_INT(b->data[j], pattern_byte(i, j));
+    }
+    for (int k = 0; k < 2; k++) {
+        free_all(out[k], 1);
+        hf_flow_table_free(t[k]);
+    }
+}
+
 int main(void)
 {
     test_session_interleaved();
@@ -1269,6 +1363,7 @@ int main(void)
     test_limits();
     test_packet_memory_accounting();
     test_materialize_only_kept_packets();
+    test_materialize_in_place();
     test_eviction();
     test_freed_records_and_eviction();
     test_file_mode_and_non_ip();
