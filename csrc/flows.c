@@ -98,7 +98,7 @@ struct hf_flow_table {
  * benchmark 64 entries still missed 23 % of the time, 1024 (120 KiB) never after warm-up. */
 #define ENTRY_POOL_MAX 1024
 /* A bounded flow's first block holds this many kept bytes (first_block), for at most
- * FIRST_BLOCK_ROOM_MAX bytes of such blocks in all (~4,000 open flows at 256 bytes per packet). */
+ * FIRST_BLOCK_ROOM_MAX bytes of such blocks in all (~3,500 open flows at 256 bytes per packet). */
 #define FIRST_BLOCK_BYTES 2048
 #define FIRST_BLOCK_ROOM_MAX ((size_t)8 * 1024 * 1024)
 

@@ -97,10 +97,9 @@
  *   flow whose size is bounded (max_packets and bytes_per_packet set) starts with room for 2048
  *   bytes of packets and their views if the table, block included, then holds at most half its
  *   limit and its open first blocks stay within 8 MiB and a quarter of the limit; that room is
- *   accounted,
- *   and before anything is evicted every open first block is shrunk to its geometric size, so
- *   evictions (and every result) are exactly those of geometric growth; memory_bytes and
- *   peak_memory_bytes include the room while it is held.  Traffic with more
+ *   accounted, and before anything is evicted every open first block is shrunk to its geometric
+ *   size, so evictions (and every result) are exactly those of geometric growth; memory_bytes
+ *   and peak_memory_bytes include the room while it is held.  Traffic with more
  *   concurrent flows than fit (e.g. 500,000 interleaved sessions at 64 bytes per packet) is
  *   evicted in LRU order, so most flows leave early with few packets: raise the limit or lower
  *   bytes_per_packet / max_packets for such captures.
