@@ -50,8 +50,11 @@ typedef struct flow_entry {
     struct flow_entry *age_next;
     int64_t activity_clock_ns;     /* table clock at the last packet (closed: at closing) */
     int64_t start_clock_ns;        /* table clock at the first packet */
-    hf_flow *flow;                 /* owned; NULL when closed */
-    size_t flow_accounted;         /* bytes of `flow` currently in stats.memory_bytes */
+    hf_flow *flow;                 /* owned; NULL when closed; stats.memory_bytes holds its
+                                      flow_cost */
+    size_t geometric_bytes;        /* the byte capacity geometric growth gives `flow` (flows.h,
+                                      BOUNDED MEMORY); its block may be larger (first_block) */
+    uint8_t first_block;           /* the flow's block may exceed its geometric capacities */
     uint8_t closed;
     uint8_t swapped;               /* SESSION: pack_key swapped the oriented key's endpoints */
     uint8_t fin_seen[2];           /* SESSION: per direction (0 = from address[0]); FLOW: [0] */
@@ -78,6 +81,8 @@ struct hf_flow_table {
     flow_entry *pool;              /* owned: freed entries kept for reuse (entry_take), through
                                       list_next; accounted like live ones */
     size_t pool_count;
+    size_t first_block_count;      /* open entries with first_block set */
+    size_t first_block_max;        /* ... at most this many (the room they hold is bounded) */
     int64_t clock_ns;
     int clock_started;
     uint64_t next_serial;
@@ -92,6 +97,10 @@ struct hf_flow_table {
  * leave in bursts (closed_linger), so the pool must ride out a burst: on the 66,800-session
  * benchmark 64 entries still missed 23 % of the time, 1024 (120 KiB) never after warm-up. */
 #define ENTRY_POOL_MAX 1024
+/* A bounded flow's first block holds this many kept bytes (first_block), for at most
+ * FIRST_BLOCK_ROOM_MAX bytes of such blocks in all (~3,500 open flows at 256 bytes per packet). */
+#define FIRST_BLOCK_BYTES 2048
+#define FIRST_BLOCK_ROOM_MAX ((size_t)8 * 1024 * 1024)
 
 /* ------------------------------------------------------------------------------------------ */
 
@@ -153,13 +162,11 @@ static size_t flow_cost(const hf_flow *flow)
            flow->packets_capacity_ * sizeof(hf_packet_view);
 }
 
-/* Re-account an entry's flow after its buffers changed size. */
-static void account_flow(hf_flow_table *table, flow_entry *entry)
+/* Re-account a flow whose block changed from `before` bytes of cost to its current one. */
+static void account_flow(hf_flow_table *table, const hf_flow *flow, size_t before)
 {
-    size_t cost = entry->flow ? flow_cost(entry->flow) : 0;
-    account_sub(table, entry->flow_accounted);
-    account_add(table, cost);
-    entry->flow_accounted = cost;
+    account_sub(table, before);
+    account_add(table, flow_cost(flow));
 }
 
 /* ---- keys and hashing -------------------------------------------------------------------- */
@@ -465,7 +472,7 @@ static void entry_remove(hf_flow_table *table, flow_entry *entry)
         list_unlink(&table->idle_head, &table->idle_tail, entry);
         age_unlink(table, entry);
     }
-    account_sub(table, entry->flow_accounted);
+    if (entry->flow) account_sub(table, flow_cost(entry->flow));
     hf_flow_free(entry->flow);
     account_sub(table, sizeof *entry);
     entry_release(table, entry);
@@ -478,8 +485,11 @@ static void entry_complete(hf_flow_table *table, flow_entry *entry, hf_flow_end 
 {
     hf_flow *flow = entry->flow;
     entry->flow = NULL;
-    account_sub(table, entry->flow_accounted);
-    entry->flow_accounted = 0;
+    account_sub(table, flow_cost(flow));
+    if (entry->first_block) {
+        entry->first_block = 0;
+        table->first_block_count--;
+    }
     table->stats.open_flows--;
     if (reason == HF_FLOW_END_EVICTED) table->stats.flows_evicted++;
 
@@ -533,10 +543,15 @@ static void expire_timeouts(hf_flow_table *table)
         entry_remove(table, table->closed_head);
 }
 
+static void trim_first_blocks(hf_flow_table *table);
+
 static void evict_over_limit(hf_flow_table *table)
 {
     size_t limit = table->config.max_memory_bytes;
     if (limit == 0) return;
+    /* First the room of first blocks: then the memory is what geometric growth makes it, and
+     * the evictions below are the documented ones. */
+    if (table->stats.memory_bytes > limit && table->first_block_count) trim_first_blocks(table);
     while (table->stats.memory_bytes > limit) {
         if (table->pool) {
             pool_drain(table, table->pool_count - 1);
@@ -605,36 +620,158 @@ static hf_status flow_resize(hf_flow **flow, size_t byte_capacity, size_t view_c
     return HF_OK;
 }
 
-/* Make room for a packet of `n` kept bytes in `*flow` (NULL: a new flow, created) if the flow
- * keeps it.
- * Errors: HF_NOMEM (contents unchanged; the flow may have moved and a capacity grown). */
-static hf_status flow_reserve(const hf_flow_table *table, hf_flow **flow, size_t n)
+static size_t byte_limit(const hf_flow_config *config)
 {
-    if (*flow != NULL && !flow_keeps_next(table, *flow)) return HF_OK;
+    size_t limit = SIZE_MAX;
+    if (config->max_packets && config->bytes_per_packet != SIZE_MAX &&
+        hf_size_mul(config->max_packets, config->bytes_per_packet, &limit))
+        limit = SIZE_MAX;
+    return limit;
+}
+
+/* The view capacity geometric growth gives a flow holding `kept` packets: views grow one packet
+ * at a time, so it depends on the count alone (the first of 4, 8, 16, ... capped by
+ * max_packets that holds max(kept, 1)). */
+static size_t geometric_views(const hf_flow_config *config, size_t kept)
+{
+    size_t limit = config->max_packets ? config->max_packets : SIZE_MAX, capacity = 0;
+    if (kept == 0) kept = 1;
+    while (capacity < kept)
+        capacity = grown_capacity(capacity, capacity + 1, INITIAL_VIEW_CAPACITY, limit);
+    return capacity;
+}
+
+/* The capacities of a first block (first_block).  Its view capacity is one that geometric
+ * growth passes through, so that the views' geometric capacity never overtakes it (it reaches
+ * it and then grows with it, flow_reserve).  Returns 0 when the config gives none: the flow's
+ * size is not bounded (max_packets or bytes_per_packet unlimited, or nothing kept). */
+static int first_block_size(const hf_flow_config *config, size_t *bytes, size_t *views)
+{
+    if (config->max_packets == 0 || config->bytes_per_packet == SIZE_MAX ||
+        config->bytes_per_packet == 0)
+        return 0;
+    *bytes = byte_limit(config) < FIRST_BLOCK_BYTES ? byte_limit(config) : FIRST_BLOCK_BYTES;
+    size_t packets = FIRST_BLOCK_BYTES / config->bytes_per_packet;
+    *views = geometric_views(config, packets < config->max_packets ? packets : config->max_packets);
+    return 1;
+}
+
+/* The block a new flow starts with, given its geometric capacities.  Growing from the first
+ * packet's size by doubling costs several reallocations per flow (on the 66,800-session
+ * benchmark, ~5 per flow), so a bounded flow starts with room for FIRST_BLOCK_BYTES of packets
+ * -- while the table is at most half full and fewer than first_block_max flows hold such room.
+ * The room is accounted like any block and given back (trim_first_blocks) before anything is
+ * evicted, so evictions happen exactly as with geometric growth (flows.h, BOUNDED MEMORY).
+ * OUT: *first = 1 if the capacities were raised. */
+static void first_block(const hf_flow_table *table, size_t *bytes, size_t *views, int *first)
+{
+    const hf_flow_config *c = &table->config;
+    size_t b, v;
+    *first = 0;
+    if (table->first_block_count >= table->first_block_max || !first_block_size(c, &b, &v)) return;
+    if (b <= *bytes && v <= *views) return;
+    if (b < *bytes) b = *bytes;
+    if (v < *views) v = *views;
+    size_t cost = sizeof(hf_flow) + b + v * sizeof(hf_packet_view);  /* small: b, v <= 4096 */
+    if (c->max_memory_bytes != 0 && (table->stats.memory_bytes > c->max_memory_bytes / 2 ||
+                                     cost > c->max_memory_bytes / 2 - table->stats.memory_bytes))
+        return;
+    *bytes = b;
+    *views = v;
+    *first = 1;
+}
+
+/* Make room for a packet of `n` kept bytes in `*flow` (NULL: a new flow, created) if the flow
+ * keeps it.  IN/OUT: *geometric = the flow's geometric byte capacity (0 for a new flow), updated
+ * on success; OUT: *first = 1 if a new flow got a first block.  The block is never smaller than
+ * the geometric capacities (so its cost is never below theirs): it grows to the geometric byte
+ * capacity as soon as that passes it, and its views grow when full, when they equal the
+ * geometric ones (first_block_size), to the same next capacity.
+ * Errors: HF_NOMEM (contents and *geometric unchanged; an existing flow is unchanged). */
+static hf_status flow_reserve(const hf_flow_table *table, hf_flow **flow, size_t *geometric,
+                              size_t n, int *first)
+{
+    hf_flow *f = *flow;
+    *first = 0;
+    if (f != NULL && !flow_keeps_next(table, f)) return HF_OK;
     size_t max_packets = table->config.max_packets;
-    size_t kept_count = *flow ? (*flow)->kept_count : 0;
-    size_t view_capacity = *flow ? (*flow)->packets_capacity_ : 0;
-    size_t byte_capacity = *flow ? (*flow)->kept_bytes_capacity_ : 0;
-    size_t byte_length = *flow ? (*flow)->kept_bytes_length_ : 0;
+    size_t kept_count = f ? f->kept_count : 0;
+    size_t view_capacity = f ? f->packets_capacity_ : 0;
+    size_t byte_capacity = f ? f->kept_bytes_capacity_ : 0;
+    size_t needed, grown = *geometric;
+    if (hf_size_add(f ? f->kept_bytes_length_ : 0, n, &needed)) return HF_NOMEM;
+    if (needed > grown)
+        grown = grown_capacity(grown, needed, INITIAL_BYTE_CAPACITY, byte_limit(&table->config));
     if (kept_count == view_capacity)
         view_capacity = grown_capacity(view_capacity, kept_count + 1, INITIAL_VIEW_CAPACITY,
                                        max_packets ? max_packets : SIZE_MAX);
-    size_t needed;
-    if (hf_size_add(byte_length, n, &needed)) return HF_NOMEM;
-    if (needed > byte_capacity) {
-        size_t limit = SIZE_MAX;
-        if (max_packets && table->config.bytes_per_packet != SIZE_MAX &&
-            hf_size_mul(max_packets, table->config.bytes_per_packet, &limit))
-            limit = SIZE_MAX;
-        byte_capacity = grown_capacity(byte_capacity, needed, INITIAL_BYTE_CAPACITY, limit);
+    if (grown > byte_capacity) byte_capacity = grown;
+    if (f == NULL) first_block(table, &byte_capacity, &view_capacity, first);
+    if (f == NULL || view_capacity != f->packets_capacity_ ||
+        byte_capacity != f->kept_bytes_capacity_) {
+        if (flow_resize(flow, byte_capacity, view_capacity) != HF_OK) {
+            *first = 0;
+            return HF_NOMEM;
+        }
     }
-    if (*flow && view_capacity == (*flow)->packets_capacity_ &&
-        byte_capacity == (*flow)->kept_bytes_capacity_)
-        return HF_OK;
-    return flow_resize(flow, byte_capacity, view_capacity);
+    *geometric = grown;
+    return HF_OK;
 }
 
-/* Count the packet and keep `n` bytes of it (room was reserved). */
+/* Shrink `*flow` to the given capacities (>= what it holds).  The views move down inside the
+ * block first and back if the smaller block cannot be had.  Errors: HF_NOMEM (unchanged). */
+static hf_status flow_shrink(hf_flow **flow, size_t byte_capacity, size_t view_capacity)
+{
+    hf_flow *f = *flow;
+    uint8_t *base = (uint8_t *)f;
+    size_t old_offset = views_offset(f->kept_bytes_capacity_), offset = views_offset(byte_capacity);
+    size_t views_bytes = f->kept_count * sizeof(hf_packet_view);
+    if (views_bytes) memmove(base + offset, base + old_offset, views_bytes);
+    hf_flow *shrunk = hf_realloc(f, offset + view_capacity * sizeof(hf_packet_view));
+    if (shrunk == NULL) {
+        if (views_bytes) memmove(base + old_offset, base + offset, views_bytes);
+        return HF_NOMEM;
+    }
+    base = (uint8_t *)shrunk;
+    shrunk->kept_bytes_capacity_ = byte_capacity;
+    shrunk->packets_capacity_ = view_capacity;
+    shrunk->kept_bytes_ = byte_capacity ? base + sizeof(hf_flow) : NULL;
+    shrunk->packets = view_capacity ? (hf_packet_view *)(void *)(base + offset) : NULL;
+    *flow = shrunk;
+    return HF_OK;
+}
+
+/* Shrink every first block to its geometric capacities (first_block).  A shrink the allocator
+ * refuses (glibc never does) leaves that block as it is, still marked and accounted. */
+static void trim_first_blocks(hf_flow_table *table)
+{
+    for (flow_entry *entry = table->age_head; entry && table->first_block_count;
+         entry = entry->age_next) {
+        if (!entry->first_block) continue;
+        size_t before = flow_cost(entry->flow);
+        size_t views = geometric_views(&table->config, entry->flow->kept_count);
+        if (flow_shrink(&entry->flow, entry->geometric_bytes, views) != HF_OK) continue;
+        account_flow(table, entry->flow, before);
+        entry->first_block = 0;
+        table->first_block_count--;
+    }
+}
+
+/* Where a kept packet can be made in place (hf_flow_packet.materialize_to): the free end of an
+ * existing flow's byte buffer, if it has room for bytes_per_packet bytes -- then flow_reserve
+ * keeps the byte capacity whatever the packet's length, exactly as for a copied packet, so the
+ * capacities and the accounting do not depend on the form used.  NULL otherwise (a new flow,
+ * not enough room, bytes_per_packet unbounded or 0). */
+static uint8_t *flow_room(const hf_flow_table *table, const hf_flow *flow)
+{
+    size_t n = table->config.bytes_per_packet;
+    if (flow == NULL || n == 0 || flow->kept_bytes_capacity_ - flow->kept_bytes_length_ < n)
+        return NULL;
+    return flow->kept_bytes_ + flow->kept_bytes_length_;
+}
+
+/* Count the packet and keep `n` bytes of it (room was reserved); bytes NULL: they were made in
+ * place (flow_room). */
 static void flow_append(const hf_flow_table *table, hf_flow *flow, const hf_flow_packet *packet,
                         const uint8_t *bytes, size_t n, int direction, uint8_t flags)
 {
@@ -649,7 +786,7 @@ static void flow_append(const hf_flow_table *table, hf_flow *flow, const hf_flow
     flow->last_record_index = packet->record_index;
     flow->tcp_flags_seen |= flags;
     if (flow_keeps_next(table, flow)) {
-        if (n) memcpy(flow->kept_bytes_ + flow->kept_bytes_length_, bytes, n);
+        if (n && bytes) memcpy(flow->kept_bytes_ + flow->kept_bytes_length_, bytes, n);
         flow->packets[flow->kept_count].data = NULL;  /* set at completion */
         flow->packets[flow->kept_count].length = n;
         flow->kept_count++;
@@ -679,6 +816,14 @@ hf_status hf_flow_table_new(const hf_flow_config *config, hf_flow_table **out, h
     }
     table->config = *config;
     table->hash_seed = mix64(config->hash_seed ^ 0x9e3779b97f4a7c15ULL);
+    size_t first_bytes, first_views;
+    if (first_block_size(config, &first_bytes, &first_views)) {
+        size_t room = FIRST_BLOCK_ROOM_MAX;
+        if (config->max_memory_bytes != 0 && config->max_memory_bytes / 4 < room)
+            room = config->max_memory_bytes / 4;
+        table->first_block_max = room / (sizeof(hf_flow) + first_bytes +
+                                         first_views * sizeof(hf_packet_view));
+    }
     table->slot_capacity = INITIAL_SLOT_CAPACITY;
     account_add(table, sizeof *table + INITIAL_SLOT_CAPACITY * sizeof(slot));
     *out = table;
@@ -841,17 +986,32 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
     }
     const uint8_t *bytes = packet->bytes;
     size_t length = packet->length;
+    int in_place = 0;
     if (packet->materialize != NULL) {
         bytes = NULL;
         length = 0;
         if (flow == NULL || flow_keeps_next(table, flow)) {  /* a new flow keeps its first */
-            failure = packet->materialize(packet->materialize_context, &bytes, &length);
+            uint8_t *room = packet->materialize_to != NULL ? flow_room(table, flow) : NULL;
+            if (room != NULL) {
+                failure = packet->materialize_to(packet->materialize_context, room,
+                                                 table->config.bytes_per_packet, &length);
+                in_place = 1;
+            } else {
+                failure = packet->materialize(packet->materialize_context, &bytes, &length);
+                if (failure == HF_OK && length > 0 && bytes == NULL) failure = HF_ARGUMENT;
+            }
             if (failure != HF_OK) goto nomem;
             failure = HF_NOMEM;
         }
     }
     size_t kept = length < table->config.bytes_per_packet ? length : table->config.bytes_per_packet;
-    if (flow_reserve(table, &flow, kept) != HF_OK) goto nomem;
+    size_t cost_before = starts_flow ? 0 : flow_cost(flow);
+    size_t geometric = starts_flow ? 0 : entry->geometric_bytes;
+    int first = 0;
+    /* In place: the bytes stay where they were made even if the block moves (flow_resize moves
+     * the views only). */
+    if (flow_reserve(table, &flow, &geometric, kept, &first) != HF_OK) goto nomem;
+    if (in_place) bytes = NULL;
     if (!starts_flow) entry->flow = flow;  /* it may have moved */
 
     /* Commit. */
@@ -879,9 +1039,12 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
         }
         age_append(table, entry);
         entry_start(table, entry, flow, &oriented);
+        entry->first_block = (uint8_t)first;  /* the previous flow's is cleared (entry_complete) */
+        table->first_block_count += (size_t)first;
     }
     flow_append(table, flow, packet, bytes, kept, direction, flags);
-    account_flow(table, entry);
+    entry->geometric_bytes = geometric;
+    account_flow(table, flow, cost_before);
     table->stats.packets_added++;
     entry->activity_clock_ns = table->clock_ns;
     if (entry != table->idle_tail) {  /* most packets continue the latest flow */

@@ -93,7 +93,13 @@
  *   waiting to be popped are not counted: pop after every add.  The limit holds whenever add()
  *   returns (peak_memory_bytes may exceed it by the one packet being added).  Cost of a flow:
  *   about 300 bytes of records plus its kept bytes and 16 bytes per kept packet, both grown
- *   geometrically (at most 2x, capped by max_packets * bytes_per_packet).  Traffic with more
+ *   geometrically (at most 2x, capped by max_packets * bytes_per_packet).  First blocks: a new
+ *   flow whose size is bounded (max_packets and bytes_per_packet set) starts with room for 2048
+ *   bytes of packets and their views if the table, block included, then holds at most half its
+ *   limit and its open first blocks stay within 8 MiB and a quarter of the limit; that room is
+ *   accounted, and before anything is evicted every open first block is shrunk to its geometric
+ *   size, so evictions (and every result) are exactly those of geometric growth; memory_bytes
+ *   and peak_memory_bytes include the room while it is held.  Traffic with more
  *   concurrent flows than fit (e.g. 500,000 interleaved sessions at 64 bytes per packet) is
  *   evicted in LRU order, so most flows leave early with few packets: raise the limit or lower
  *   bytes_per_packet / max_packets for such captures.
@@ -181,6 +187,16 @@ typedef struct hf_flow_packet {
      * bytes (borrowed until the add returns) and their length.  A status other than HF_OK aborts
      * the add as HF_NOMEM does (the table is unchanged) and is returned. */
     hf_status (*materialize)(void *context, const uint8_t **bytes, size_t *length);
+    /* Optional, only with `materialize` (NULL = always materialize): the same bytes, made in
+     * place.  Called instead of `materialize` when the flow is not new and its buffer already
+     * has room for bytes_per_packet more bytes (bytes_per_packet < SIZE_MAX), so the bytes are
+     * written once, into the flow, instead of being made elsewhere and copied.  Write at most
+     * `capacity` (= bytes_per_packet) bytes to `destination`; OUT: *length, their number (a
+     * larger value counts as `capacity`).  Same once-per-add rule and failure semantics as
+     * `materialize`; the table's observable state (kept bytes, capacities, memory) is exactly
+     * what `materialize` would have made it. */
+    hf_status (*materialize_to)(void *context, uint8_t *destination, size_t capacity,
+                                size_t *length);
     void *materialize_context;
 } hf_flow_packet;
 

@@ -407,7 +407,7 @@ fail:
     return status;
 }
 
-/* What materialize_packet needs to preprocess one record into the job's scratch buffer. */
+/* What the materialize callbacks need to preprocess one record. */
 typedef struct materialize_context {
     hf_flow_job *job;
     const hf_record *record;
@@ -415,12 +415,18 @@ typedef struct materialize_context {
     hf_error *error;
 } materialize_context;
 
+static void begin_addresses(const materialize_context *m, hf_address_map *addresses)
+{
+    hf_address_map_begin(addresses, &m->job->packets.anonymizer, m->record->index,
+                         m->record->data, m->record->caplen);
+}
+
+/* Into the job's scratch buffer (a new flow, or one without room: flows.h, materialize). */
 static hf_status materialize_packet(void *context, const uint8_t **bytes, size_t *length)
 {
     materialize_context *m = context;
     hf_address_map addresses;
-    hf_address_map_begin(&addresses, &m->job->packets.anonymizer, m->record->index,
-                         m->record->data, m->record->caplen);
+    begin_addresses(m, &addresses);
     m->job->scratch.length = 0;
     /* Only the prefix the table keeps (flows.h: it copies the first bytes_per_packet bytes). */
     hf_status status = hf_preprocess_packet_prefix(m->record->data, m->record->caplen,
@@ -430,6 +436,18 @@ static hf_status materialize_packet(void *context, const uint8_t **bytes, size_t
     *bytes = m->job->scratch.data;
     *length = m->job->scratch.length;
     return status;
+}
+
+/* Straight into the flow's buffer (flows.h, materialize_to): no second copy of the bytes. */
+static hf_status materialize_packet_to(void *context, uint8_t *destination, size_t capacity,
+                                       size_t *length)
+{
+    materialize_context *m = context;
+    hf_address_map addresses;
+    begin_addresses(m, &addresses);
+    return hf_preprocess_packet_prefix_to(m->record->data, m->record->caplen, m->dissection,
+                                          m->job->packets.mode, &addresses, capacity, destination,
+                                          length, &m->job->scratch, m->error);
 }
 
 /* Read, filter, dissect, preprocess and add one record.  OUT: *done = 1 at the end of input. */
@@ -461,14 +479,18 @@ static hf_status feed_one(hf_flow_job *job, int *done, hf_error *error)
     status = hf_dissect_packet(record.data, record.caplen, record.linktype, &dissection);
     if (status != HF_OK)
         return hf_error_set(error, status, (int64_t)record.index, -1, "dissection failed");
+    /* Every field is set below, one by one: hf_flow_key_from_dissection writes the key, has_key
+     * and tcp_flags, so zeroing the whole struct first (the key twice) was wasted stores. */
     hf_flow_packet packet;
-    memset(&packet, 0, sizeof packet);
     status = hf_flow_key_from_dissection(record.data, record.caplen, &dissection, &packet);
     if (status != HF_OK)
         return hf_error_set(error, status, (int64_t)record.index, -1, "no flow key");
     /* Preprocess only if the flow keeps the packet (flows.h, materialize). */
     materialize_context context = {job, &record, &dissection, error};
+    packet.bytes = NULL;
+    packet.length = 0;
     packet.materialize = materialize_packet;
+    packet.materialize_to = materialize_packet_to;
     packet.materialize_context = &context;
     packet.timestamp_ns = record.timestamp_ns;
     packet.record_index = record.index;

@@ -566,6 +566,50 @@ static hf_status emit_rebuilt_ether(const uint8_t *frame, size_t caplen, hf_buf 
 
 /* The packet without its Dot11FCS trailer: `caplen` here is d->trailer_start, so the Padding
  * (if kept) is the tail of what this appends.  OUT: *cut = a remove_payload() happened. */
+/* The packets whose string is a prefix of the frame with the addresses written in place: an
+ * unknown class (no addresses), or NONE mode / an Ether-only packet unless the Ether header or a
+ * short IPv4 header is rebuilt.  OUT: *length = the string's length before any limit.  Shared by
+ * emit_packet and hf_preprocess_packet_prefix_to, which writes such strings in place. */
+static int verbatim_length(size_t caplen, const hf_dissection *d, const plan *p,
+                           hf_preprocess_mode mode, size_t *length)
+{
+    if (p->packet_class == CLASS_UNKNOWN) {
+        *length = caplen;
+        return 1;
+    }
+    if (d->ether_rebuilt || (mode != HF_PREPROCESS_NONE && p->packet_class != CLASS_ETHER)) return 0;
+    if (p->anonymised_ip >= 0 && (d->layers[p->anonymised_ip].flags & HF_LAYER_FLAG_PARTIAL) &&
+        d->layers[p->anonymised_ip].kind == HF_LAYER_IPV4)
+        return 0;
+    *length = p->cut ? p->cut_offset : caplen;
+    return 1;
+}
+
+/* The address slots of a verbatim string (verbatim_length) of `length` bytes whose output
+ * starts at `base`; addresses the full string does not hold stay unemitted (-1). */
+static void verbatim_slots(const hf_dissection *d, const plan *p, const uint8_t *frame,
+                           size_t length, long base, address_slots *slots)
+{
+    slots->verbatim = frame;
+    slots->verbatim_base = base;
+    if (slots->ether_present) {
+        size_t ether = d->layers[d->first_ether].offset;
+        if (ether + 12 <= length) {
+            slots->ether_destination = base + (long)ether;
+            slots->ether_source = base + (long)ether + 6;
+        }
+    }
+    if (p->anonymised_ip >= 0) {
+        const hf_layer *l = &d->layers[p->anonymised_ip];
+        size_t source = l->offset + (l->kind == HF_LAYER_IPV6 ? 8 : 12);
+        if (l->length >= (l->kind == HF_LAYER_IPV6 ? 40u : 20u) &&
+            source + 2 * (size_t)slots->ip_length <= length) {
+            slots->ip_source = base + (long)source;
+            slots->ip_destination = base + (long)source + slots->ip_length;
+        }
+    }
+}
+
 static hf_status emit_packet(const uint8_t *frame, size_t caplen, const hf_dissection *d,
                              hf_preprocess_mode mode, hf_address_map *addresses, size_t limit,
                              hf_buf *out, int *cut)
@@ -588,32 +632,12 @@ static hf_status emit_packet(const uint8_t *frame, size_t caplen, const hf_disse
     } else if (mode == HF_PREPROCESS_NONE || p.packet_class == CLASS_ETHER) {
         /* NONE (and HEADER for Ether-only packets, which have no header step): the kept prefix
          * verbatim, except a rebuilt short IPv4 header. */
-        int rebuilt = p.anonymised_ip >= 0 &&
-                      (d->layers[p.anonymised_ip].flags & HF_LAYER_FLAG_PARTIAL) &&
-                      d->layers[p.anonymised_ip].kind == HF_LAYER_IPV4;
-        if (!rebuilt) {
+        size_t length;
+        if (verbatim_length(caplen, d, &p, mode, &length)) {
             /* Only here does `limit` cut the output (apply_slot maps what lies beyond it). */
-            size_t length = p.cut ? p.cut_offset : caplen;
             long base = (long)out->length;
-            slots.verbatim = frame;
-            slots.verbatim_base = base;
             status = append_frame(out, frame, caplen, 0, length < limit ? length : limit);
-            if (status == HF_OK && slots.ether_present) {
-                size_t ether = d->layers[d->first_ether].offset;
-                if (ether + 12 <= length) {
-                    slots.ether_destination = base + (long)ether;
-                    slots.ether_source = base + (long)ether + 6;
-                }
-            }
-            if (status == HF_OK && p.anonymised_ip >= 0) {
-                const hf_layer *l = &d->layers[p.anonymised_ip];
-                size_t source = l->offset + (l->kind == HF_LAYER_IPV6 ? 8 : 12);
-                if (l->length >= (l->kind == HF_LAYER_IPV6 ? 40u : 20u) &&
-                    source + 2 * (size_t)slots.ip_length <= length) {
-                    slots.ip_source = base + (long)source;
-                    slots.ip_destination = base + (long)source + slots.ip_length;
-                }
-            }
+            if (status == HF_OK) verbatim_slots(d, &p, frame, length, base, &slots);
         } else {
             for (int i = 0; i < p.kept && status == HF_OK; i++)
                 status = emit_original(frame, caplen, d, &p, i, out, &slots, &checksum_position);
@@ -673,18 +697,29 @@ static hf_status emit_packet(const uint8_t *frame, size_t caplen, const hf_disse
     return HF_OK;
 }
 
+/* The argument checks of the packet builders (one place, so that both entry points reject
+ * exactly the same inputs). */
+static hf_status check_arguments(const uint8_t *frame, size_t caplen, const hf_dissection *d,
+                                 hf_preprocess_mode mode, const hf_address_map *addresses,
+                                 const void *out, hf_error *error)
+{
+    if ((!frame && caplen) || !d || !addresses || !out)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: NULL argument");
+    if (mode != HF_PREPROCESS_NONE && mode != HF_PREPROCESS_HEADER)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: bad mode %d", (int)mode);
+    if (d->caplen != caplen || d->trailer_start > caplen || d->padding_start > d->trailer_start)
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "dissection is for another frame");
+    return HF_OK;
+}
+
 hf_status hf_preprocess_packet_prefix(const uint8_t *frame, size_t caplen,
                                       const hf_dissection *dissection, hf_preprocess_mode mode,
                                       hf_address_map *addresses, size_t limit, hf_buf *out,
                                       hf_error *error)
 {
-    if ((!frame && caplen) || !dissection || !addresses || !out)
-        return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: NULL argument");
-    if (mode != HF_PREPROCESS_NONE && mode != HF_PREPROCESS_HEADER)
-        return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: bad mode %d", (int)mode);
+    hf_status checked = check_arguments(frame, caplen, dissection, mode, addresses, out, error);
+    if (checked != HF_OK) return checked;
     const hf_dissection *d = dissection;
-    if (d->caplen != caplen || d->trailer_start > caplen || d->padding_start > d->trailer_start)
-        return hf_error_set(error, HF_ARGUMENT, -1, -1, "dissection is for another frame");
     size_t start = out->length;
     int cut = 0;
     /* The Dot11FCS move and the RadioTap zeros below rewrite the finished string, so with either
@@ -727,6 +762,50 @@ hf_status hf_preprocess_packet_prefix(const uint8_t *frame, size_t caplen,
             return hf_error_set(error, HF_NOMEM, -1, -1, "out of memory building a packet");
         return hf_error_set(error, status, -1, -1, "dissection does not match the frame");
     }
+    return HF_OK;
+}
+
+hf_status hf_preprocess_packet_prefix_to(const uint8_t *frame, size_t caplen,
+                                         const hf_dissection *dissection, hf_preprocess_mode mode,
+                                         hf_address_map *addresses, size_t limit,
+                                         uint8_t *destination, size_t *length, hf_buf *scratch,
+                                         hf_error *error)
+{
+    if (length == NULL || scratch == NULL || (destination == NULL && limit > 0))
+        return hf_error_set(error, HF_ARGUMENT, -1, -1, "hf_preprocess_packet: NULL argument");
+    *length = 0;
+    hf_status status = check_arguments(frame, caplen, dissection, mode, addresses, scratch, error);
+    if (status != HF_OK) return status;
+    const hf_dissection *d = dissection;
+    plan p;
+    make_plan(d, &p);
+    size_t full;
+    /* Without a Dot11FCS trailer or RadioTap pads the string is a frame prefix (emit_packet's
+     * verbatim case): copied once, straight to the destination, addresses mapped in place. */
+    if (d->trailer_start == caplen && d->zeroed_count == 0 &&
+        verbatim_length(caplen, d, &p, mode, &full)) {
+        size_t n = full < limit ? full : limit;
+        const uint8_t *source = frame_bytes(frame, caplen, 0, n);
+        if (n > 0 && source == NULL)
+            return hf_error_set(error, HF_ARGUMENT, -1, -1, "dissection does not match the frame");
+        if (n > 0) memcpy(destination, source, n);
+        if (p.packet_class != CLASS_UNKNOWN) {
+            address_slots slots;
+            init_slots(&slots, d, &p);
+            verbatim_slots(d, &p, frame, full, 0, &slots);
+            /* A view of the n bytes written: apply_slot writes inside [0, length) only and never
+             * grows it. */
+            hf_buf written = {destination, n, n};
+            apply_addresses(&slots, addresses, frame, caplen, &written);
+        }
+        *length = n;
+        return HF_OK;
+    }
+    scratch->length = 0;
+    status = hf_preprocess_packet_prefix(frame, caplen, d, mode, addresses, limit, scratch, error);
+    if (status != HF_OK) return status;
+    if (scratch->length > 0) memcpy(destination, scratch->data, scratch->length);
+    *length = scratch->length;
     return HF_OK;
 }
 

@@ -70,6 +70,24 @@ hf_status hf_preprocess_packet_prefix(const uint8_t *frame, size_t caplen,
                                       hf_error *error);
 
 /*
+ * hf_preprocess_packet_prefix into a caller's fixed buffer: writes exactly the bytes (and makes
+ * exactly the address-map calls) that hf_preprocess_packet_prefix would append, to
+ * destination[0 .. *length), *length <= limit; `destination` must hold `limit` bytes (it may be
+ * NULL if limit is 0).  For callers that store the string themselves (the flow table's
+ * in-place form, flows.h materialize_to): the common strings -- a frame prefix with the
+ * addresses written in place, i.e. NONE mode without a Dot11FCS trailer or RadioTap pads --
+ * are copied once, from the frame to the destination; the others are built in `scratch`
+ * (owned by the caller, reused; its contents are overwritten) and copied.
+ * OUT: *length (0 on failure; destination bytes are then unspecified).  Errors as
+ * hf_preprocess_packet; HF_ARGUMENT for a NULL length or scratch.
+ */
+hf_status hf_preprocess_packet_prefix_to(const uint8_t *frame, size_t caplen,
+                                         const hf_dissection *dissection, hf_preprocess_mode mode,
+                                         hf_address_map *addresses, size_t limit,
+                                         uint8_t *destination, size_t *length, hf_buf *scratch,
+                                         hf_error *error);
+
+/*
  * The packet's de-duplication key (§2.8): two packets have equal keys exactly when 1.1.1 gives
  * them equal md5 hash strings.  Appends an opaque canonical byte string (a tag byte, then the
  * values 1.1.1 formats into the hash) to `out`:
