@@ -194,21 +194,6 @@ static int looks_like_http2(const hf_dissector *d, size_t offset, size_t end)
     return 1;
 }
 
-/* Index of the first CRLF at or after `from` in p[0..length), or `length` when there is none.
- * memchr finds the CRs: every packet of an HTTP body on port 80 is classified, and a bytewise
- * scan of each 1,448-byte segment was the largest cost of dissecting HTTP traffic. */
-static size_t find_crlf(const uint8_t *p, size_t length, size_t from)
-{
-    while (from + 1 < length) {
-        const uint8_t *cr = memchr(p + from, '\r', length - 1 - from);
-        if (cr == NULL) break;
-        from = (size_t)(cr - p);
-        if (p[from + 1] == '\n') return from;
-        from++;
-    }
-    return length;
-}
-
 hf_http_message_kind hf_dissect_http_classify(const uint8_t *frame, size_t offset, size_t end,
                                                size_t *header_length)
 {
@@ -218,8 +203,12 @@ hf_http_message_kind hf_dissect_http_classify(const uint8_t *frame, size_t offse
     size_t length = hf_cursor_remaining(&c);
     if (hf_read_bytes(&c, length, &p) != HF_OK) return HF_HTTP_NOT_HTTP;
     *header_length = length;
+    /* Both patterns start with one of these letters (a method, or "HTTP/"): most payloads on an
+     * HTTP port are body segments, and rejecting them here skips the search for a first CRLF
+     * through the whole segment. */
+    if (length == 0 || memchr("OGHPDTC", p[0], 7) == NULL) return HF_HTTP_NOT_HTTP;
     /* First line: bytes before the first CRLF (none -> payload.index raises -> Raw). */
-    size_t line_end = find_crlf(p, length, 0);
+    size_t line_end = hf_http_find_crlf(p, 0, length);
     if (line_end == length) return HF_HTTP_NOT_HTTP;
     if (!hf_http_line_is_utf8(p, line_end)) return HF_HTTP_NOT_HTTP; /* .decode() fails */
     hf_http_message_kind kind = HF_HTTP_NOT_HTTP;
@@ -227,7 +216,7 @@ hf_http_message_kind hf_dissect_http_classify(const uint8_t *frame, size_t offse
     else if (hf_http_matches_status_line(p, line_end)) kind = HF_HTTP_RESPONSE;
     if (kind == HF_HTTP_NOT_HTTP) return kind;
     /* The header ends at the first CRLF CRLF (none: the whole payload is the header). */
-    for (size_t i = find_crlf(p, length, line_end); i + 3 < length; i = find_crlf(p, length, i + 1)) {
+    for (size_t i = hf_http_find_crlf(p, line_end, length); i + 3 < length; i = hf_http_find_crlf(p, i + 1, length)) {
         if (p[i + 2] == '\r' && p[i + 3] == '\n') {
             *header_length = i + 4;
             break;
