@@ -978,7 +978,7 @@ static hf_status allocate_window(hf_reader *reader, hf_error *error)
 }
 
 /* Open `path` for reading; a directory is HF_IO (EISDIR).  OUT: *descriptor, *regular (1 for a
- * regular file, whose first bytes can be looked at with pread without consuming them). */
+ * regular file, which can be rewound after its first bytes are looked at). */
 static hf_status open_descriptor(const char *path, int *descriptor, int *regular, hf_error *error)
 {
     *regular = 0;
@@ -1031,16 +1031,39 @@ static hf_status open_gzfile(const char *path, gzFile *file, hf_error *error)
     return open_gzfile_descriptor(descriptor, file, error);
 }
 
-/* 1 when the regular file at `descriptor` starts with the gzip magic (as zlib's gz_look decides:
- * 0x1f 0x8b), looked at with pread so nothing is consumed. */
-static int starts_gzip(int descriptor)
+/* Read a regular file through its descriptor, which `reader` owns from now on, unless it is
+ * gzip.  The first read(2) into the window also serves to sniff the gzip magic (as zlib's gz_look
+ * decides: 0x1f 0x8b): a separate 2-byte pread before it was a third of the syscalls of opening
+ * a small capture.  A gzip file -- rare, and costlier to decode than the wasted read -- is
+ * rewound and handed to zlib.  A failed first read is reported as the read path reports it
+ * (zlib would meet the same error with the same message). */
+static hf_status open_regular(hf_reader *reader, int descriptor, hf_error *error)
 {
-    uint8_t magic[2];
-    ssize_t count;
-    do count = pread(descriptor, magic, sizeof magic, 0);
-    while (count < 0 && errno == EINTR);
-    if (count < 0) return 1;   /* let zlib meet (and report) the error */
-    return count == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    reader->source = SOURCE_FD;
+    reader->descriptor = descriptor;
+    size_t got = 0;
+    hf_status status = source_fill(reader, reader->buffer, reader->capacity, &got, error);
+    if (status != HF_OK) return status;
+    reader->window_end = got;
+    if (got >= 2 && reader->buffer[0] == 0x1f && reader->buffer[1] == 0x8b) {
+        reader->descriptor = -1;
+        reader->window_end = 0;
+        if (lseek(descriptor, 0, SEEK_SET) != 0) {
+            int saved = errno;
+            close(descriptor);
+            hf_error_set(error, HF_IO, -1, -1, "cannot seek: %s", strerror(saved));
+            if (error) error->os_errno = saved;
+            return HF_IO;
+        }
+        status = open_gzfile_descriptor(descriptor, &reader->file, error);
+        if (status == HF_OK) reader->source = SOURCE_GZFILE;
+        return status;
+    }
+#ifdef POSIX_FADV_SEQUENTIAL
+    /* Only a file that filled the window has more reads to come for readahead to serve. */
+    if (got == reader->capacity) (void)posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    return HF_OK;
 }
 
 hf_status hf_reader_open_path(const char *path, hf_reader **out, hf_error *error)
@@ -1054,12 +1077,8 @@ hf_status hf_reader_open_path(const char *path, hf_reader **out, hf_error *error
     int descriptor = -1, regular = 0;
     if (status == HF_OK) status = open_descriptor(path, &descriptor, &regular, error);
     if (status == HF_OK) {
-        if (regular && !starts_gzip(descriptor)) {
-            reader->source = SOURCE_FD;
-            reader->descriptor = descriptor;
-#ifdef POSIX_FADV_SEQUENTIAL
-            (void)posix_fadvise(descriptor, 0, 0, POSIX_FADV_SEQUENTIAL);
-#endif
+        if (regular) {
+            status = open_regular(reader, descriptor, error);
         } else {
             status = open_gzfile_descriptor(descriptor, &reader->file, error);
             if (status == HF_OK) reader->source = SOURCE_GZFILE;
