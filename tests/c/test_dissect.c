@@ -500,6 +500,35 @@ static void test_http_helpers(void)
     CHECK_EQ_INT((int)header_length, 20);
     CHECK_EQ_INT(hf_dissect_http_classify(body, 1, 20, &header_length), HF_HTTP_RESPONSE);
     CHECK_EQ_INT(hf_dissect_http_classify(body, 20, 20, &header_length), HF_HTTP_NOT_HTTP);
+
+    /* The header end against the definition (the first CRLF at or after the first line's that
+     * is followed by CRLF), on every short tail over {CR, LF, 'a'}. */
+    static const char prefix[] = "GET / HTTP/1.1\r\n";
+    const size_t line_end = sizeof prefix - 3;
+    uint8_t message[64];
+    memcpy(message, prefix, sizeof prefix - 1);
+    int mismatches = 0;
+    for (int tail_length = 0; tail_length <= 7; tail_length++) {
+        int combinations = 1;
+        for (int k = 0; k < tail_length; k++) combinations *= 3;
+        for (int code = 0; code < combinations; code++) {
+            int rest = code;
+            for (int k = 0; k < tail_length; k++, rest /= 3)
+                message[sizeof prefix - 1 + k] = (uint8_t)"\r\na"[rest % 3];
+            size_t n = sizeof prefix - 1 + (size_t)tail_length, expected = n;
+            for (size_t i = hf_http_find_crlf(message, line_end, n); i + 3 < n;
+                 i = hf_http_find_crlf(message, i + 1, n)) {
+                if (message[i + 2] == '\r' && message[i + 3] == '\n') {
+                    expected = i + 4;
+                    break;
+                }
+            }
+            if (hf_dissect_http_classify(message, 0, n, &header_length) != HF_HTTP_REQUEST ||
+                header_length != expected)
+                mismatches++;
+        }
+    }
+    CHECK_EQ_INT(mismatches, 0);
 }
 
 int main(void)
