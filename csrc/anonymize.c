@@ -27,7 +27,7 @@ static inline uint64_t load_le64(const uint8_t *p)
     v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32); } while (0)
 
 /* SipHash-c-d (the paper's §2): c compression rounds per 8-byte word, d finalisation rounds.
- * Inlined with constant round counts, so each variant compiles to its own straight loop. */
+ * Inlined with constant round counts, so the rounds compile to a straight loop. */
 static inline uint64_t siphash(const uint64_t key[2], const uint8_t *data, size_t length,
                                int c_rounds, int d_rounds)
 {
@@ -57,11 +57,6 @@ uint64_t hf_siphash24(const uint64_t key[2], const uint8_t *data, size_t length)
     return siphash(key, data, length, 2, 4);
 }
 
-uint64_t hf_siphash13(const uint64_t key[2], const uint8_t *data, size_t length)
-{
-    return siphash(key, data, length, 1, 3);
-}
-
 /* splitmix64's finaliser: a bijective 64-bit mix, used to expand one seed into two key words and
  * (as splitmix64 proper, on stream + n x golden) a packet's stream into its draws. */
 static inline uint64_t mix64(uint64_t z)
@@ -76,14 +71,17 @@ void hf_anonymizer_init(hf_anonymizer *anonymizer, hf_anonymize_mode mode, uint6
     anonymizer->mode = mode;
     anonymizer->key[0] = mix64(seed + 0x9e3779b97f4a7c15ULL);
     anonymizer->key[1] = mix64(seed + 2 * 0x9e3779b97f4a7c15ULL);
+    /* splitmix64 continued: the RANDOM stream's key words (see key_stream). */
+    for (int i = 0; i < 10; i++)
+        anonymizer->stream_key[i] = mix64(seed + (uint64_t)(3 + i) * 0x9e3779b97f4a7c15ULL);
 }
 
 void hf_address_map_begin(hf_address_map *map, const hf_anonymizer *anonymizer,
                           uint64_t packet_index, const uint8_t *frame, size_t caplen)
 {
     map->anonymizer = anonymizer;
-    map->n_entries = 0;
     map->draws = 0;
+    map->applied = 0;
     map->stream = 0;
     map->stream_ready = 0;
     map->frame = frame;
@@ -91,24 +89,56 @@ void hf_address_map_begin(hf_address_map *map, const hf_anonymizer *anonymizer,
     map->packet_index = packet_index;
 }
 
-/* RANDOM: key the packet's stream (at its first replaced address).  Stream seed = SipHash-1-3 of
- * the first HF_RANDOM_STREAM_PREFIX bytes with the packet index and caplen folded into the key: the
- * same frame at another position, or another frame at this position, gets unrelated values.  A
- * prefix, not the whole frame: the headers that differ between packets are at the start, and
- * hashing 1500-byte frames cost five times the whole dissect + preprocess.  SipHash-1-3 (the
- * variant CPython and Rust hash with) rather than 2-4: this runs once per packet, and its 12
- * rounds over 64 bytes take ~26 ns against ~44 ns for the 22 of 2-4 (a fifth of preprocessing a
- * packet); it is the same keyed construction with a smaller safety margin, with no known attack,
- * so the stream stays unpredictable without the seed.  CONSISTENT pseudonyms keep SipHash-2-4. */
+/* The 128-bit product of a and b folded to 64 bits (hi ^ lo): the multiply-based mixing step of
+ * wyhash-style hashes.  One multiply mixes two keyed input words into every output bit. */
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+    __extension__ typedef unsigned __int128 u128;
+    u128 product = (u128)a * b;
+    return (uint64_t)product ^ (uint64_t)(product >> 64);
+}
+
+/* Word `i` (0..7) of the frame prefix of `n` (< 64) bytes, zero-filled past the end: whole words
+ * are loaded directly, the partial one from the 8 bytes that end at `n` (shifted to drop the bytes
+ * of the previous word) so that no byte past the frame is read. */
+static inline uint64_t prefix_word(const uint8_t *p, size_t n, size_t i)
+{
+    size_t at = 8 * i;
+    if (at + 8 <= n) return load_le64(p + at);
+    if (at >= n) return 0;
+    if (n >= 8) return load_le64(p + n - 8) >> (8 * (at + 8 - n));
+    uint64_t w = 0;
+    for (size_t j = at; j < n; j++) w |= (uint64_t)p[j] << (8 * (j - at));
+    return w;
+}
+
+/* RANDOM: key the packet's stream (at its first replaced address).  Stream seed = a keyed
+ * multiply-mix hash of the first HF_RANDOM_STREAM_PREFIX bytes (zero-filled), the packet index
+ * and caplen: the same frame at another position, or another frame at this position, gets
+ * unrelated values.  A prefix, not the whole frame: the headers that differ between packets are
+ * at the start.  Why not a PRF (SipHash-1-3 was used here before): the stream only has to look
+ * uniform and be reproducible -- it is not a secret, because its key comes from the seed, which
+ * defaults to 0 and is public (anyone holding a seed can recompute every draw whatever the hash).
+ * Five 64x64->128 multiplies of keyed word pairs (as in wyhash) plus a splitmix finaliser take
+ * ~3 ns per packet against ~26 ns for SipHash-1-3's 12 rounds.  Each pair has its own key words,
+ * so moving bytes within the prefix changes the stream.  CONSISTENT pseudonyms, which are meant to
+ * be unlinkable without the seed, keep SipHash-2-4. */
 static void key_stream(hf_address_map *map)
 {
-    const hf_anonymizer *a = map->anonymizer;
-    uint64_t key[2] = {a->key[0] ^ mix64(map->packet_index),
-                       a->key[1] ^ mix64((uint64_t)map->caplen)};
-    size_t prefix = map->frame == NULL ? 0
-                    : map->caplen < HF_RANDOM_STREAM_PREFIX ? map->caplen
-                                                            : HF_RANDOM_STREAM_PREFIX;
-    map->stream = hf_siphash13(key, map->frame, prefix);
+    const uint64_t *k = map->anonymizer->stream_key;
+    const uint8_t *p = map->frame;
+    size_t n = p == NULL ? 0
+               : map->caplen < HF_RANDOM_STREAM_PREFIX ? map->caplen : HF_RANDOM_STREAM_PREFIX;
+    uint64_t w[8];
+    if (n == HF_RANDOM_STREAM_PREFIX) {
+        for (size_t i = 0; i < 8; i++) w[i] = load_le64(p + 8 * i);
+    } else {
+        for (size_t i = 0; i < 8; i++) w[i] = prefix_word(p, n, i);
+    }
+    uint64_t h = mum(w[0] ^ k[0], w[1] ^ k[1]) ^ mum(w[2] ^ k[2], w[3] ^ k[3])
+                 ^ mum(w[4] ^ k[4], w[5] ^ k[5]) ^ mum(w[6] ^ k[6], w[7] ^ k[7])
+                 ^ mum(map->packet_index ^ k[8], (uint64_t)map->caplen ^ k[9]);
+    map->stream = mix64(h);
     map->stream_ready = 1;
     map->frame = NULL;   /* not read again */
 }
@@ -178,15 +208,34 @@ typedef struct address_words_t {
     uint64_t low, high;
 } address_words_t;
 
-/* The words of a `length`-byte (0..16) replacement (store_address writes their bytes, least
- * significant first), one 64-bit word per 8 bytes.
- * RANDOM: splitmix64 seeded with the (keyed, pseudo-random) stream: uniform, bijective in the draw
- * number, so draws within a packet never repeat a word.  Inline, so the words stay in registers. */
-static inline address_words_t random_words(hf_address_map *map, size_t length)
+#define GOLDEN 0x9e3779b97f4a7c15ULL
+
+/* RANDOM: the words of the replacement of the `length`-byte (0..16) address (`low`, `high`, as
+ * address_words gives them) in this packet.  A function of (stream, length, address) rather than
+ * draws in call order plus a memo of the packet's addresses: equal addresses within a packet get
+ * equal replacements (§2.2) by construction, with no table to search or fill, and with no limit
+ * on the number of distinct addresses.  mix64 (splitmix64's finaliser) is bijective, so for one
+ * stream and length two different addresses of up to 8 bytes never share a replacement word;
+ * the high word of a 16-byte address is folded in first.  The per-packet stream makes the words
+ * unrelated between packets.  Inline, so the words stay in registers. */
+static inline address_words_t random_words(const hf_address_map *map, size_t length,
+                                           uint64_t low, uint64_t high)
 {
     address_words_t out = {0, 0};
-    if (length > 0) out.low = mix64(map->stream + ++map->draws * 0x9e3779b97f4a7c15ULL);
-    if (length > 8) out.high = mix64(map->stream + ++map->draws * 0x9e3779b97f4a7c15ULL);
+    uint64_t base = map->stream + (uint64_t)length * GOLDEN;
+    if (length > 8) base = mix64(base ^ high);
+    if (length > 0) out.low = mix64(base ^ low);
+    if (length > 8) out.high = mix64(out.low + GOLDEN);
+    return out;
+}
+
+/* RANDOM, lengths over 16 (no address we know): fresh stream words per call, no memo. */
+static inline address_words_t fresh_words(hf_address_map *map, size_t length)
+{
+    address_words_t out = {0, 0};
+    uint64_t base = ~map->stream;   /* apart from random_words' inputs */
+    if (length > 0) out.low = mix64(base + ++map->draws * GOLDEN);
+    if (length > 8) out.high = mix64(base + ++map->draws * GOLDEN);
     return out;
 }
 
@@ -232,31 +281,16 @@ void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length)
     if (length > 16) {  /* not an address length we know: plain stream bytes, no memo */
         for (size_t off = 0; off < length; off += 16) {
             size_t n = length - off < 16 ? length - off : 16;
-            replacement = a->mode == HF_ANONYMIZE_RANDOM ? random_words(map, n)
+            replacement = a->mode == HF_ANONYMIZE_RANDOM ? fresh_words(map, n)
                                                          : pseudonym_words(a, address + off, n);
             store_address(address + off, replacement.low, replacement.high, n);
         }
         return;
     }
-    /* RANDOM: equal original addresses within one packet map to the same value (§2.2). */
     uint64_t low, high;
     address_words(address, length, &low, &high);
-    for (int i = 0; i < map->n_entries; i++) {
-        const struct hf_address_map_entry *e = &map->entries[i];
-        if (e->length == length && e->original[0] == low && e->original[1] == high) {
-            store_address(address, e->replacement[0], e->replacement[1], length);
-            return;
-        }
-    }
-    replacement = random_words(map, length);
-    if (map->n_entries < HF_ADDRESS_MAP_ENTRIES) {
-        struct hf_address_map_entry *e = &map->entries[map->n_entries++];
-        e->original[0] = low;
-        e->original[1] = high;
-        e->replacement[0] = replacement.low;
-        e->replacement[1] = replacement.high;
-        e->length = length;
-    }
+    map->applied++;
+    replacement = random_words(map, length, low, high);
     store_address(address, replacement.low, replacement.high, length);
 }
 

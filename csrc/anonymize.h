@@ -8,21 +8,23 @@
  * that distribution and make it reproducible, and offer the choices users need:
  *
  *   HF_ANONYMIZE_RANDOM      1.1.1's behaviour (default): uniform random bytes, new per packet,
- *                            equal within a packet.  The stream is a keyed function of (seed,
- *                            packet index, caplen, the frame's first 64 bytes) -- one SipHash-1-3
- *                            per packet that replaces an address, computed at its first
- *                            replacement -- so a run is reproducible, independent of threads
- *                            and call order, and two different packets get unrelated values.
- *                            The packet's draws are splitmix64 of (stream + draw number x the
- *                            golden-ratio increment): uniform 64-bit words, one per 8 bytes.
+ *                            equal within a packet.  The packet's stream is a keyed function of
+ *                            (seed, packet index, caplen, the frame's first 64 bytes) -- a fast
+ *                            non-cryptographic multiply-mix hash (wyhash-style), computed at the
+ *                            packet's first replacement -- so a run is reproducible, independent
+ *                            of threads and call order, and two different packets get unrelated
+ *                            values.  An address's replacement is splitmix64's finaliser of
+ *                            (stream, length, address): equal within the packet by construction.
+ *                            Not a PRF: the seed is public by default, so the values are noise,
+ *                            not secrets.
  *   HF_ANONYMIZE_CONSISTENT  keyed pseudonyms: one original address -> one pseudonym for a whole
  *                            run (and for every run with the same seed); SipHash-2-4 of the address.
  *   HF_ANONYMIZE_ZERO        every replaced byte is 0x00 (the parity tests' sentinel).
  *   HF_ANONYMIZE_KEEP        original addresses kept.
  *
- * The keyed functions are SipHash-2-4 and SipHash-1-3 (Aumasson & Bernstein, "SipHash: a fast
- * short-input PRF", 2012), implemented from the paper.  It is a PRF, so pseudonyms cannot be inverted without the
- * seed -- but a 64-bit seed and the small IPv4 space mean a determined attacker with the seed
+ * CONSISTENT's keyed function is SipHash-2-4 (Aumasson & Bernstein, "SipHash: a fast short-input
+ * PRF", 2012), implemented from the paper.  It is a PRF, so pseudonyms cannot be inverted without
+ * the seed -- but a 64-bit seed and the small IPv4 space mean a determined attacker with the seed
  * range can enumerate: treat the seed as a secret if anonymity matters.
  *
  * Thread-safety: an hf_anonymizer is immutable after hf_anonymizer_init and may be shared by any
@@ -43,12 +45,11 @@ typedef enum hf_anonymize_mode {
 
 typedef struct hf_anonymizer {
     hf_anonymize_mode mode;
-    uint64_t key[2];   /* SipHash key derived from the seed */
+    uint64_t key[2];          /* CONSISTENT: SipHash key derived from the seed */
+    uint64_t stream_key[10];  /* RANDOM: the stream hash's key words, from the seed */
 } hf_anonymizer;
 
 void hf_anonymizer_init(hf_anonymizer *anonymizer, hf_anonymize_mode mode, uint64_t seed);
-
-#define HF_ADDRESS_MAP_ENTRIES 8
 
 /* The per-packet mapping (1.1.1's `address_mapping`, private to one packet, §2.2). */
 typedef struct hf_address_map {
@@ -58,13 +59,8 @@ typedef struct hf_address_map {
     uint64_t packet_index;
     int stream_ready;                 /* RANDOM: `stream` computed (lazily, at the first apply) */
     uint64_t stream;                  /* RANDOM: per-packet stream seed */
-    uint64_t draws;                   /* RANDOM: values drawn so far in this packet */
-    int n_entries;
-    struct hf_address_map_entry {     /* RANDOM's memo: one per distinct address of the packet */
-        uint64_t original[2];         /* the address bytes as two host-order words, zero-filled */
-        uint64_t replacement[2];      /* its drawn words (bytes least significant first) */
-        size_t length;                /* 0..16 (a 0-byte call takes an entry too) */
-    } entries[HF_ADDRESS_MAP_ENTRIES];
+    uint64_t draws;                   /* RANDOM: words drawn for lengths over 16 */
+    uint64_t applied;                 /* addresses of up to 16 bytes replaced (for tests) */
 } hf_address_map;
 
 /* Start the mapping for one packet.  `packet_index` is the packet's position in its source (record
@@ -86,8 +82,7 @@ void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length);
  * name), ZERO writes zeros, KEEP leaves the address.  In place; lengths up to 16. */
 void hf_anonymizer_pseudonym(const hf_anonymizer *anonymizer, uint8_t *address, size_t length);
 
-/* SipHash-2-4 / SipHash-1-3 of `length` bytes under `key` (exposed for tests). */
+/* SipHash-2-4 of `length` bytes under `key` (exposed for tests). */
 uint64_t hf_siphash24(const uint64_t key[2], const uint8_t *data, size_t length);
-uint64_t hf_siphash13(const uint64_t key[2], const uint8_t *data, size_t length);
 
 #endif /* HF_ANONYMIZE_H */

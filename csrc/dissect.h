@@ -246,6 +246,8 @@ typedef enum hf_http_message_kind {
 hf_http_message_kind hf_dissect_http_classify(const uint8_t *frame, size_t offset, size_t end,
                                                size_t *header_length);
 
+/* Index of the first CRLF in p[from, length), or `length` when there is none. */
+size_t hf_http_find_crlf(const uint8_t *p, size_t from, size_t length);
 /* 1 when the `length` bytes are valid UTF-8 as Python's strict decoder defines it. */
 int hf_http_line_is_utf8(const uint8_t *line, size_t length);
 /* The request / status line regular expressions of scapy 2.5 (§2.4), on a first line without

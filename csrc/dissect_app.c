@@ -194,19 +194,35 @@ static int looks_like_http2(const hf_dissector *d, size_t offset, size_t end)
     return 1;
 }
 
-/* Index of the first CRLF at or after `from` in p[0..length), or `length` when there is none.
- * memchr finds the CRs: every packet of an HTTP body on port 80 is classified, and a bytewise
- * scan of each 1,448-byte segment was the largest cost of dissecting HTTP traffic. */
-static size_t find_crlf(const uint8_t *p, size_t length, size_t from)
+/* Index of the first CRLF CRLF at or after `from` in p[0..length), or `length` when none.
+ * Horspool's skip rather than a CRLF search per header line (a memchr call per line was most of
+ * classifying a response): a byte at i + 3 that is neither CR nor LF rules out a match starting
+ * at i..i+3, and header text is mostly such bytes. */
+static size_t find_blank_line(const uint8_t *p, size_t from, size_t length)
 {
-    while (from + 1 < length) {
-        const uint8_t *cr = memchr(p + from, '\r', length - 1 - from);
-        if (cr == NULL) break;
-        from = (size_t)(cr - p);
-        if (p[from + 1] == '\n') return from;
-        from++;
+    size_t i = from;
+    while (i + 3 < length) {
+        uint8_t last = p[i + 3];
+        if (last != '\r' && last != '\n') {
+            i += 4;
+            continue;
+        }
+        if (last == '\n' && p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r') return i;
+        i++;
     }
     return length;
+}
+
+/* 1 when "Upgrade" occurs in p[0..length). */
+static int contains_upgrade(const uint8_t *p, size_t length)
+{
+    for (size_t i = 0; i + 7 <= length; i++) {
+        const uint8_t *u = memchr(p + i, 'U', length - 6 - i);
+        if (u == NULL) return 0;
+        i = (size_t)(u - p);
+        if (memcmp(u, "Upgrade", 7) == 0) return 1;
+    }
+    return 0;
 }
 
 hf_http_message_kind hf_dissect_http_classify(const uint8_t *frame, size_t offset, size_t end,
@@ -218,8 +234,12 @@ hf_http_message_kind hf_dissect_http_classify(const uint8_t *frame, size_t offse
     size_t length = hf_cursor_remaining(&c);
     if (hf_read_bytes(&c, length, &p) != HF_OK) return HF_HTTP_NOT_HTTP;
     *header_length = length;
+    /* Both patterns start with one of these letters (a method, or "HTTP/"): most payloads on an
+     * HTTP port are body segments, and rejecting them here skips the search for a first CRLF
+     * through the whole segment. */
+    if (length == 0 || memchr("OGHPDTC", p[0], 7) == NULL) return HF_HTTP_NOT_HTTP;
     /* First line: bytes before the first CRLF (none -> payload.index raises -> Raw). */
-    size_t line_end = find_crlf(p, length, 0);
+    size_t line_end = hf_http_find_crlf(p, 0, length);
     if (line_end == length) return HF_HTTP_NOT_HTTP;
     if (!hf_http_line_is_utf8(p, line_end)) return HF_HTTP_NOT_HTTP; /* .decode() fails */
     hf_http_message_kind kind = HF_HTTP_NOT_HTTP;
@@ -227,12 +247,8 @@ hf_http_message_kind hf_dissect_http_classify(const uint8_t *frame, size_t offse
     else if (hf_http_matches_status_line(p, line_end)) kind = HF_HTTP_RESPONSE;
     if (kind == HF_HTTP_NOT_HTTP) return kind;
     /* The header ends at the first CRLF CRLF (none: the whole payload is the header). */
-    for (size_t i = find_crlf(p, length, line_end); i + 3 < length; i = find_crlf(p, length, i + 1)) {
-        if (p[i + 2] == '\r' && p[i + 3] == '\n') {
-            *header_length = i + 4;
-            break;
-        }
-    }
+    size_t blank = find_blank_line(p, line_end, length);
+    if (blank < length) *header_length = blank + 4;
     return kind;
 }
 
@@ -254,17 +270,20 @@ static void dissect_http(hf_dissector *d, size_t offset, size_t end)
         return;
     size_t body = offset + header_length;
     if (body >= end) return;
-    /* The body is H2Frame when the Connection header contains "Upgrade" (P38), else Raw. */
+    /* The body is H2Frame when the Connection header contains "Upgrade" (P38), else Raw.  The
+     * value lies inside the header block, so a block without "Upgrade" anywhere -- nearly all --
+     * needs no header lookup. */
     const uint8_t *value = NULL;
     size_t value_length = 0;
-    if (hf_dissect_http_header(d->frame.start, offset, header_length, "connection", &value,
-                               &value_length)) {
-        for (size_t i = 0; i + 7 <= value_length; i++) {
-            if (memcmp(value + i, "Upgrade", 7) == 0) {
-                (void)hf_dissector_add_layer(d, HF_LAYER_HTTP2, body, end - body, end, 0);
-                return;
-            }
-        }
+    hf_cursor c = hf_dissector_window(d, offset, body);
+    const uint8_t *header = NULL;
+    if (hf_read_bytes(&c, header_length, &header) == HF_OK &&
+        contains_upgrade(header, header_length) &&
+        hf_dissect_http_header(d->frame.start, offset, header_length, "connection", &value,
+                               &value_length) &&
+        contains_upgrade(value, value_length)) {
+        (void)hf_dissector_add_layer(d, HF_LAYER_HTTP2, body, end - body, end, 0);
+        return;
     }
     hf_dissector_add_raw(d, body, end);
 }

@@ -109,11 +109,18 @@ static const uint8_t *borrow(const uint8_t *frame, size_t offset, size_t length)
     return p;
 }
 
-/* Index of the first CRLF in p[from, length), or `length` when none. */
-static size_t find_crlf(const uint8_t *p, size_t from, size_t length)
+/* memchr finds the CRs: every packet of an HTTP body on port 80 is classified, and a bytewise
+ * scan of each 1,448-byte segment was the largest cost of dissecting HTTP traffic; the header
+ * lookups walk every line of a header block the same way. */
+size_t hf_http_find_crlf(const uint8_t *p, size_t from, size_t length)
 {
-    for (size_t i = from; i + 1 < length; i++)
-        if (p[i] == '\r' && p[i + 1] == '\n') return i;
+    while (from + 1 < length) {
+        const uint8_t *cr = memchr(p + from, '\r', length - 1 - from);
+        if (cr == NULL) break;
+        from = (size_t)(cr - p);
+        if (p[from + 1] == '\n') return from;
+        from++;
+    }
     return length;
 }
 
@@ -136,11 +143,11 @@ int hf_dissect_http_header(const uint8_t *frame, size_t offset, size_t length, c
     const uint8_t *p = borrow(frame, offset, length);
     int found = 0;
     if (!p) return 0;
-    size_t line = find_crlf(p, 0, length);
+    size_t line = hf_http_find_crlf(p, 0, length);
     if (line >= length) return 0; /* headers.split(b"\r\n", 1) needs a CRLF */
     line += 2;
     while (line <= length) {
-        size_t line_end = find_crlf(p, line, length);
+        size_t line_end = hf_http_find_crlf(p, line, length);
         const uint8_t *text = p + line;
         size_t text_length = line_end - line;
         const uint8_t *colon = memchr(text, ':', text_length);
@@ -172,7 +179,7 @@ int hf_dissect_http_first_line(const uint8_t *frame, size_t offset, size_t lengt
         token_length[0] = 0;
         return 1;
     }
-    size_t line_length = find_crlf(p, 0, length);
+    size_t line_length = hf_http_find_crlf(p, 0, length);
     const uint8_t *line = p;
     strip(&line, &line_length);
     int count = 0;

@@ -473,6 +473,64 @@ static void test_radiotap_facts(void)
     CHECK_EQ_INT(d.trailer_start, 30);
 }
 
+/* The HTTP text helpers on their edges: CRs without LF, a CRLF split at the end of the range,
+ * the first-letter shortcut of classify, and the last matching header winning. */
+static void test_http_helpers(void)
+{
+    const uint8_t *t = (const uint8_t *)"a\r\rb\r\nc\r";
+    CHECK_EQ_INT((int)hf_http_find_crlf(t, 0, 9), 4);
+    CHECK_EQ_INT((int)hf_http_find_crlf(t, 5, 9), 9);      /* final CR without LF */
+    CHECK_EQ_INT((int)hf_http_find_crlf(t, 0, 5), 5);      /* the LF is past the range */
+    CHECK_EQ_INT((int)hf_http_find_crlf(t, 9, 9), 9);
+    CHECK_EQ_INT((int)hf_http_find_crlf(t, 0, 0), 0);
+
+    const char *response = "HTTP/1.1 200 OK\r\nConnection: close\r\nX: 1\r\n"
+                           "CONNECTION :  Upgrade \r\n\r\nbody";
+    size_t length = strlen(response), header_length = 0;
+    const uint8_t *r = (const uint8_t *)response;
+    CHECK_EQ_INT(hf_dissect_http_classify(r, 0, length, &header_length), HF_HTTP_RESPONSE);
+    CHECK_EQ_INT((int)header_length, (int)(length - 4));
+    const uint8_t *value = NULL;
+    size_t value_length = 0;
+    CHECK_EQ_INT(hf_dissect_http_header(r, 0, header_length, "connection", &value, &value_length), 1);
+    CHECK(value_length == 7 && memcmp(value, "Upgrade", 7) == 0);
+    CHECK_EQ_INT(hf_dissect_http_header(r, 0, header_length, "host", &value, &value_length), 0);
+    const uint8_t *body = (const uint8_t *)"xHTTP/1.1 200 OK\r\n\r\n";
+    CHECK_EQ_INT(hf_dissect_http_classify(body, 0, 20, &header_length), HF_HTTP_NOT_HTTP);
+    CHECK_EQ_INT((int)header_length, 20);
+    CHECK_EQ_INT(hf_dissect_http_classify(body, 1, 20, &header_length), HF_HTTP_RESPONSE);
+    CHECK_EQ_INT(hf_dissect_http_classify(body, 20, 20, &header_length), HF_HTTP_NOT_HTTP);
+
+    /* The header end against the definition (the first CRLF at or after the first line's that
+     * is followed by CRLF), on every short tail over {CR, LF, 'a'}. */
+    static const char prefix[] = "GET / HTTP/1.1\r\n";
+    const size_t line_end = sizeof prefix - 3;
+    uint8_t message[64];
+    memcpy(message, prefix, sizeof prefix - 1);
+    int mismatches = 0;
+    for (int tail_length = 0; tail_length <= 7; tail_length++) {
+        int combinations = 1;
+        for (int k = 0; k < tail_length; k++) combinations *= 3;
+        for (int code = 0; code < combinations; code++) {
+            int rest = code;
+            for (int k = 0; k < tail_length; k++, rest /= 3)
+                message[sizeof prefix - 1 + k] = (uint8_t)"\r\na"[rest % 3];
+            size_t n = sizeof prefix - 1 + (size_t)tail_length, expected = n;
+            for (size_t i = hf_http_find_crlf(message, line_end, n); i + 3 < n;
+                 i = hf_http_find_crlf(message, i + 1, n)) {
+                if (message[i + 2] == '\r' && message[i + 3] == '\n') {
+                    expected = i + 4;
+                    break;
+                }
+            }
+            if (hf_dissect_http_classify(message, 0, n, &header_length) != HF_HTTP_REQUEST ||
+                header_length != expected)
+                mismatches++;
+        }
+    }
+    CHECK_EQ_INT(mismatches, 0);
+}
+
 int main(void)
 {
     test_chains();
@@ -483,5 +541,6 @@ int main(void)
     test_struct_reuse();
     test_port_order();
     test_truncations();
+    test_http_helpers();
     return CHECK_REPORT();
 }

@@ -531,7 +531,7 @@ static void test_prefix(void)
                         size_t expected = limit < full.length ? limit : full.length;
                         if (part.length != 3 + expected ||
                             (expected && memcmp(part.data + 3, full.data, expected) != 0) ||
-                            map.draws != whole.draws || map.n_entries != whole.n_entries ||
+                            map.draws != whole.draws || map.applied != whole.applied ||
                             map.stream != whole.stream) {
                             if (mismatches++ < 5)
                                 fprintf(stderr, "  prefix %s cut %zu mode %d anonymize %d limit %zu\n",

@@ -1041,6 +1041,21 @@ static void test_files_plain_and_gzip(void)
     CHECK_EQ_INT(hf_reader_open_path(empty, &reader, &error), HF_FORMAT);
     CHECK(strcmp(error.reason, "empty file") == 0);
     CHECK_EQ_INT(hf_reader_probe_path(empty, &format, &error), HF_FORMAT);
+    CHECK(strcmp(error.reason, "empty file") == 0);
+    /* Short files: the plain read(2) probe and the open path say what zlib's reading said. */
+    write_file(garbage, "\x1f", 1);   /* half a gzip magic is plain */
+    CHECK_EQ_INT(hf_reader_probe_path(garbage, &format, &error), HF_FORMAT);
+    CHECK(strcmp(error.reason, "not a pcap/pcapng file (1 bytes)") == 0);
+    CHECK_EQ_INT(hf_reader_open_path(garbage, &reader, &error), HF_FORMAT);
+    CHECK(strcmp(error.reason, "not a pcap/pcapng file (1 bytes, first 0x1f)") == 0);
+    write_file(garbage, "\x1f\x8b", 2);   /* the gzip magic alone: a cut gzip stream */
+    CHECK_EQ_INT(hf_reader_probe_path(garbage, &format, &error), HF_FORMAT);
+    CHECK(strcmp(error.reason, "empty file") == 0);
+    CHECK_EQ_INT(hf_reader_open_path(garbage, &reader, &error), HF_FORMAT);
+    CHECK(strcmp(error.reason, "not a capture file (gzip stream ends early)") == 0);
+    write_file(garbage, "\xd4\xc3\xb2", 3);
+    CHECK_EQ_INT(hf_reader_probe_path(garbage, &format, &error), HF_FORMAT);
+    CHECK(strcmp(error.reason, "not a pcap/pcapng file (3 bytes)") == 0);
 
     char missing[128];
     temp_path(missing, sizeof missing, "does-not-exist.pcap");
