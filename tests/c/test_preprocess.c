@@ -498,13 +498,14 @@ static void test_errors(void)
 }
 
 /* hf_preprocess_packet_prefix(limit) appends exactly the first min(limit, n) bytes of the full
- * string and leaves the address map as the full call does (same draws, same memo): every golden
+ * string and leaves the address map as the full call does (same draws, same memo), and so does
+ * hf_preprocess_packet_prefix_to into a fixed buffer: every golden
  * frame, cut at every length (short and rebuilt headers, RadioTap/PPI), both modes, RANDOM and
  * CONSISTENT, every limit up to past the end. */
 static void test_prefix(void)
 {
-    static uint8_t frame[4096];
-    hf_buf full = HF_BUF_INIT, part = HF_BUF_INIT;
+    static uint8_t frame[4096], fixed[4096 + 64];
+    hf_buf full = HF_BUF_INIT, part = HF_BUF_INIT, scratch = HF_BUF_INIT;
     const hf_anonymize_mode anonymize[2] = {HF_ANONYMIZE_RANDOM, HF_ANONYMIZE_CONSISTENT};
     const hf_preprocess_mode modes[2] = {HF_PREPROCESS_NONE, HF_PREPROCESS_HEADER};
     int mismatches = 0;
@@ -537,6 +538,25 @@ static void test_prefix(void)
                                 fprintf(stderr, "  prefix %s cut %zu mode %d anonymize %d limit %zu\n",
                                         goldens[g].name, cut, m, a, limit);
                         }
+                        /* the fixed-buffer form (flows.h materialize_to): the same bytes and
+                         * map state, nothing written past them (guard bytes) */
+                        hf_address_map_begin(&map, &anonymizer, g, frame, cut);
+                        memset(fixed, 0xA5, sizeof fixed);
+                        size_t length = SIZE_MAX;
+                        CHECK_EQ_INT(hf_preprocess_packet_prefix_to(frame, cut, &d, modes[m], &map,
+                                                                    limit, fixed, &length,
+                                                                    &scratch, &error), HF_OK);
+                        int guard_intact = 1;
+                        for (size_t i = expected; i < expected + 8 && i < sizeof fixed; i++)
+                            guard_intact &= fixed[i] == 0xA5;
+                        if (length != expected || !guard_intact ||
+                            (expected && memcmp(fixed, full.data, expected) != 0) ||
+                            map.draws != whole.draws || map.applied != whole.applied ||
+                            map.stream != whole.stream) {
+                            if (mismatches++ < 5)
+                                fprintf(stderr, "  prefix_to %s cut %zu mode %d anonymize %d "
+                                        "limit %zu\n", goldens[g].name, cut, m, a, limit);
+                        }
                     }
                     hf_address_map_begin(&map, &anonymizer, g, frame, cut);
                     part.length = 0;
@@ -551,6 +571,7 @@ static void test_prefix(void)
     CHECK_EQ_INT(mismatches, 0);
     hf_buf_free(&full);
     hf_buf_free(&part);
+    hf_buf_free(&scratch);
 }
 
 int main(void)
