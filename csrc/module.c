@@ -1153,6 +1153,29 @@ static PyObject *FlowInfo_values(FlowInfo *self)
     return values;
 }
 
+/* A new instance of `type` (FlowInfo or a subclass) describing `flow`.  `anonymizer` gives the
+ * key's pseudonyms on first use; NULL: the key's addresses are already final. */
+static PyObject *flow_info_new(PyTypeObject *type, PyObject *source,
+                               const hf_anonymizer *anonymizer, const hf_flow *flow)
+{
+    FlowInfo *self = (FlowInfo *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    self->source = Py_NewRef(source);
+    self->key = flow->key;
+    if (anonymizer != NULL) self->anonymizer = *anonymizer;
+    self->addresses_final = anonymizer == NULL;
+    self->end_reason = flow->end_reason;
+    self->first_timestamp_ns = flow->first_timestamp_ns;
+    self->last_timestamp_ns = flow->last_timestamp_ns;
+    self->packets = flow->packet_count;
+    self->bytes = flow->byte_count;
+    self->kept_packets = (Py_ssize_t)flow->kept_count;
+    self->first_record = flow->first_record_index;
+    self->last_record = flow->last_record_index;
+    self->index = flow->sequence;
+    return (PyObject *)self;
+}
+
 /* FlowInfo(source, values): the inverse of __reduce__ (pickling, copies, tests).  `values` are
  * the 15 fields in FlowMeta's order with the addresses already final. */
 static PyObject *FlowInfo_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
@@ -1172,7 +1195,7 @@ static PyObject *FlowInfo_new(PyTypeObject *type, PyObject *args, PyObject *kwar
                           &dport, &first_ts, &last_ts, &packets, &bytes, &kept, &first_record,
                           &last_record, &end, &index))
         return NULL;
-    FlowInfo *self = NULL;
+    PyObject *self = NULL;
     size_t length = address_length((uint8_t)family);
     int end_reason = 0;
     for (int r = HF_FLOW_END_FIN; r <= HF_FLOW_END_INPUT; r++)
@@ -1183,29 +1206,28 @@ static PyObject *FlowInfo_new(PyTypeObject *type, PyObject *args, PyObject *kwar
         PyErr_SetString(PyExc_ValueError, "FlowInfo: invalid flow values");
         goto done;
     }
-    self = (FlowInfo *)type->tp_alloc(type, 0);
-    if (self == NULL) goto done;
-    self->source = Py_NewRef(source);
-    self->key.family = (uint8_t)family;
-    self->key.protocol = (uint8_t)protocol;
-    memcpy(self->key.address[0], src.buf, length);
-    memcpy(self->key.address[1], dst.buf, length);
-    self->key.port[0] = (uint16_t)sport;
-    self->key.port[1] = (uint16_t)dport;
-    self->addresses_final = 1;
-    self->end_reason = (hf_flow_end)end_reason;
-    self->first_timestamp_ns = first_ts;
-    self->last_timestamp_ns = last_ts;
-    self->packets = packets;
-    self->bytes = bytes;
-    self->kept_packets = kept;
-    self->first_record = first_record;
-    self->last_record = last_record;
-    self->index = index;
+    hf_flow flow;
+    memset(&flow, 0, sizeof flow);
+    flow.key.family = (uint8_t)family;
+    flow.key.protocol = (uint8_t)protocol;
+    memcpy(flow.key.address[0], src.buf, length);
+    memcpy(flow.key.address[1], dst.buf, length);
+    flow.key.port[0] = (uint16_t)sport;
+    flow.key.port[1] = (uint16_t)dport;
+    flow.end_reason = (hf_flow_end)end_reason;
+    flow.first_timestamp_ns = first_ts;
+    flow.last_timestamp_ns = last_ts;
+    flow.packet_count = packets;
+    flow.byte_count = bytes;
+    flow.kept_count = (size_t)kept;
+    flow.first_record_index = first_record;
+    flow.last_record_index = last_record;
+    flow.sequence = index;
+    self = flow_info_new(type, source, NULL, &flow);
 done:
     PyBuffer_Release(&src);
     PyBuffer_Release(&dst);
-    return (PyObject *)self;
+    return self;
 }
 
 static PyObject *FlowInfo_reduce(FlowInfo *self, PyObject *unused)
@@ -1214,27 +1236,6 @@ static PyObject *FlowInfo_reduce(FlowInfo *self, PyObject *unused)
     PyObject *values = FlowInfo_values(self);
     if (values == NULL) return NULL;
     return Py_BuildValue("(O(ON))", (PyObject *)Py_TYPE(self), self->source, values);
-}
-
-/* A new instance of `type` (FlowInfo or a subclass) describing `flow`. */
-static PyObject *flow_info_new(PyTypeObject *type, PyObject *source,
-                               const hf_anonymizer *anonymizer, const hf_flow *flow)
-{
-    FlowInfo *self = (FlowInfo *)type->tp_alloc(type, 0);
-    if (self == NULL) return NULL;
-    self->source = Py_NewRef(source);
-    self->key = flow->key;
-    self->anonymizer = *anonymizer;
-    self->end_reason = flow->end_reason;
-    self->first_timestamp_ns = flow->first_timestamp_ns;
-    self->last_timestamp_ns = flow->last_timestamp_ns;
-    self->packets = flow->packet_count;
-    self->bytes = flow->byte_count;
-    self->kept_packets = (Py_ssize_t)flow->kept_count;
-    self->first_record = flow->first_record_index;
-    self->last_record = flow->last_record_index;
-    self->index = flow->sequence;
-    return (PyObject *)self;
 }
 
 #define FLOW_INFO_MEMBER(name, type, field, doc) \
