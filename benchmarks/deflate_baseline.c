@@ -26,14 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-#define now() clock_s(CLOCK_MONOTONIC)
-#define cpu_now() clock_s(CLOCK_PROCESS_CPUTIME_ID)
+#include "clock.h"
 
 int main(int argc, char **argv)
 {

@@ -300,13 +300,15 @@ def build_c():
                        ("measure", [])):
         src = os.path.join(HERE, name + ".c")
         exe = os.path.join(BIN, name)
-        if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+        newest = max(os.path.getmtime(src), os.path.getmtime(os.path.join(HERE, "clock.h")))
+        if not os.path.exists(exe) or os.path.getmtime(exe) < newest:
             subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-o", exe, src] + libs, check=True)
     # stages.c links the C core itself: rebuilt whenever a source of the core is newer
     core = sorted(glob.glob(os.path.join(ROOT, "csrc", "*.c")))
     core = [c for c in core if not c.endswith("module.c")]
     src, exe = os.path.join(HERE, "stages.c"), os.path.join(BIN, "stages")
-    sources = [src] + core + glob.glob(os.path.join(ROOT, "csrc", "*.h"))
+    sources = ([src, os.path.join(HERE, "clock.h")] + core +
+               glob.glob(os.path.join(ROOT, "csrc", "*.h")))
     if not os.path.exists(exe) or os.path.getmtime(exe) < max(map(os.path.getmtime, sources)):
         subprocess.run(["gcc", "-O2", "-std=c11", "-Wall", "-Wextra",
                         "-Wno-missing-field-initializers", "-I" + os.path.join(ROOT, "csrc"),

@@ -23,12 +23,8 @@
 #include "reader.h"
 #include "render.h"
 
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+#include "clock.h"
+
 
 static uint64_t sink;   /* keeps the compiler from dropping the loops */
 
@@ -36,7 +32,7 @@ static double run_reader(const char *path, int dissect, uint64_t *records)
 {
     hf_error error;
     hf_reader *reader;
-    double start = cpu_seconds();
+    double start = cpu_now();
     if (hf_reader_open_path(path, &reader, &error) != HF_OK) {
         fprintf(stderr, "%s: %s\n", path, error.reason);
         exit(1);
@@ -53,7 +49,7 @@ static double run_reader(const char *path, int dissect, uint64_t *records)
         }
     }
     hf_reader_free(reader);
-    return cpu_seconds() - start;
+    return cpu_now() - start;
 }
 
 static double run_flows(const char *path, int anonymize, int render, uint64_t *flows)
@@ -68,7 +64,7 @@ static double run_flows(const char *path, int anonymize, int render, uint64_t *f
     static uint8_t pixels[128 * 128];
     hf_error error;
     hf_flow_job *job;
-    double start = cpu_seconds();
+    double start = cpu_now();
     if (hf_flow_job_open(path, &config, &job, &error) != HF_OK) {
         fprintf(stderr, "%s: %s\n", path, error.reason);
         exit(1);
@@ -95,7 +91,7 @@ static double run_flows(const char *path, int anonymize, int render, uint64_t *f
         exit(1);
     }
     hf_flow_job_free(job);
-    return cpu_seconds() - start;
+    return cpu_now() - start;
 }
 
 int main(int argc, char **argv)
