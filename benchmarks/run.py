@@ -73,7 +73,7 @@ def child_extract(p):
     import importlib
     from heifip.extractor import FIPExtractor
     if p.get("split"):
-        import heifip.sessions   # heifip.extract loads it lazily: not inside the timed section
+        import heifip.sessions  # noqa: F401  (heifip.extract loads it lazily: not timed)
     module, cls, image_args = IMAGE_TYPES[p["image"]]
     image_args = p.get("image_args") or image_args
     image_type = getattr(importlib.import_module(module), cls)

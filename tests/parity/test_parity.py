@@ -20,7 +20,6 @@ still diverge.
 """
 
 import importlib
-import os
 import warnings
 
 import numpy as np
