@@ -59,8 +59,7 @@ static double run_flows(const char *path, int anonymize, int render, uint64_t *f
     memset(&config, 0, sizeof config);
     hf_anonymizer_init(&config.packets.anonymizer, (hf_anonymize_mode)anonymize, 0);
     hf_flow_config_init(&config.flows);
-    config.flows.max_packets = hf_render_packets_needed(&params);
-    config.flows.bytes_per_packet = hf_render_bytes_needed(&params);
+    hf_flow_config_keep_for_image(&config.flows, &params);   /* as heifip.extract does */
     static uint8_t pixels[128 * 128];
     hf_error error;
     hf_flow_job *job;

@@ -217,8 +217,7 @@ void hf_job_config_keep_for_image(hf_job_config *config, const hf_image_params *
     config->keep_bytes = bytes;
 }
 
-/* 1.1.1's verify() (§4.3): both bounds inclusive, max 0 = none. */
-static int passes_verify(const hf_image_shape *shape, int64_t min_dim, int64_t max_dim)
+int hf_image_passes_verify(const hf_image_shape *shape, int64_t min_dim, int64_t max_dim)
 {
     if ((long long)shape->rows < min_dim || (long long)shape->cols < min_dim) return 0;
     if (max_dim != 0 && ((long long)shape->rows > max_dim || (long long)shape->cols > max_dim))
@@ -233,7 +232,7 @@ static hf_status render_one(const hf_image_request *request, const hf_packet_vie
     hf_image image = {{0, 0, HF_PIXEL_UINT8}, NULL};
     hf_status status = hf_render_shape(&request->params, packets, n, &image.shape, error);
     if (status != HF_OK) return status;
-    if (!passes_verify(&image.shape, request->min_dim, request->max_dim)) return HF_OK;
+    if (!hf_image_passes_verify(&image.shape, request->min_dim, request->max_dim)) return HF_OK;
     size_t bytes = image.shape.rows * image.shape.cols *
                    hf_render_pixel_size(image.shape.pixel_type);   /* <= 2 GiB: render checked */
     if (bytes > 0) {
@@ -366,6 +365,14 @@ void hf_file_results_free(hf_file_result *results, size_t n)
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Flow jobs */
+
+void hf_flow_config_keep_for_image(hf_flow_config *flows, const hf_image_params *params)
+{
+    size_t packets = hf_render_packets_needed(params), bytes = hf_render_bytes_needed(params);
+    if (packets != SIZE_MAX && (flows->max_packets == 0 || packets < flows->max_packets))
+        flows->max_packets = packets;
+    if (bytes < flows->bytes_per_packet) flows->bytes_per_packet = bytes;
+}
 
 struct hf_flow_job {
     hf_reader *reader;          /* owned */

@@ -142,6 +142,10 @@ typedef struct hf_image_list {
 void hf_image_list_init(hf_image_list *list);
 void hf_image_list_free(hf_image_list *list);   /* leaves an empty, reusable list */
 
+/* 1.1.1's verify() (reference-semantics.md §4.3): 1 when both sides are >= min_dim and, unless
+ * max_dim is 0, <= max_dim. */
+int hf_image_passes_verify(const hf_image_shape *shape, int64_t min_dim, int64_t max_dim);
+
 /* Let `config` keep only what the image of `params` can use (render.h:
  * hf_render_packets_needed / hf_render_bytes_needed): rendering the resulting packet list with
  * hf_job_render gives exactly the images of the whole list.  Does nothing when the image needs
@@ -210,6 +214,12 @@ typedef struct hf_flow_job_config {
     hf_flow_config flows;      /* split mode, timeouts, limits, memory bound */
     const char *bpf;           /* borrowed during hf_flow_job_open; NULL or "" = no filter */
 } hf_flow_job_config;
+
+/* The same for a flow job: each flow keeps at most hf_render_packets_needed(params) packets (the
+ * smaller of that and a max_packets already set) and hf_render_bytes_needed(params) bytes of
+ * each, so rendering a flow's kept packets gives exactly the image of all its packets.  The
+ * flow's packet count (min_packets, the metadata) still counts every packet. */
+void hf_flow_config_keep_for_image(hf_flow_config *flows, const hf_image_params *params);
 
 typedef struct hf_flow_job hf_flow_job;
 

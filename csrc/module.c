@@ -431,15 +431,6 @@ typedef struct pending_image {
     PyArrayObject *array;   /* owned by the result list */
 } pending_image;
 
-/* 1.1.1's verify() (reference-semantics.md §4.3): both bounds inclusive, max 0 = none. */
-static int passes_verify(const hf_image_shape *shape, long long min_dim, long long max_dim)
-{
-    if ((long long)shape->rows < min_dim || (long long)shape->cols < min_dim) return 0;
-    if (max_dim != 0 && ((long long)shape->rows > max_dim || (long long)shape->cols > max_dim))
-        return 0;
-    return 1;
-}
-
 /* The images of one flow's packets (views[0..n)) as a new list of arrays: one per packet for the
  * per-packet kinds, else one of the flow; images that fail verify(min_dim, max_dim) are left out.
  * The arrays are allocated with the GIL and filled without it. */
@@ -463,7 +454,7 @@ static PyObject *render_views(PyObject *module, const hf_image_params *params,
         p->n_packets = per_packet ? 1 : n;
         status = hf_render_shape(params, p->packets, p->n_packets, &p->shape, &error);
         if (status != HF_OK) goto core_fail;
-        if (!passes_verify(&p->shape, min_dim, max_dim)) continue;
+        if (!hf_image_passes_verify(&p->shape, min_dim, max_dim)) continue;
         npy_intp dims[2] = {(npy_intp)p->shape.rows, (npy_intp)p->shape.cols};
         p->array = (PyArrayObject *)PyArray_SimpleNew(2, dims, numpy_type(p->shape.pixel_type));
         if (p->array == NULL) goto fail;
@@ -777,25 +768,6 @@ done:
     Py_DECREF(seq);
     return result;
 }
-
-/* needs(kind, dim, fill, auto_dim, append, cols) -> (bytes per packet, packets per flow), each
- * -1 for "all": what the flow stage has to keep for this image (render.h). */
-static PyObject *needs(PyObject *module, PyObject *args, PyObject *kwargs)
-{
-    (void)module;
-    static char *keywords[] = {"kind", "dim", "fill", "auto_dim", "append", "cols", NULL};
-    int kind, auto_dim = 0, append = 0;
-    long long dim = 8, fill = 0, cols = 4;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "i|LLppL", keywords, &kind, &dim, &fill,
-                                     &auto_dim, &append, &cols))
-        return NULL;
-    hf_image_params params;
-    if (parse_image_params(kind, dim, fill, auto_dim, append, cols, &params) < 0) return NULL;
-    size_t bytes = hf_render_bytes_needed(&params), packets = hf_render_packets_needed(&params);
-    return Py_BuildValue("(nn)", bytes == SIZE_MAX || bytes > PY_SSIZE_T_MAX ? (Py_ssize_t)-1 : (Py_ssize_t)bytes,
-                         packets == SIZE_MAX || packets > PY_SSIZE_T_MAX ? (Py_ssize_t)-1 : (Py_ssize_t)packets);
-}
-
 
 /* check_filter(expression) -> None; raises FilterError when libpcap cannot compile it. */
 static PyObject *check_filter(PyObject *module, PyObject *arg)
@@ -1376,6 +1348,7 @@ static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kw
     config.flows.bytes_per_packet = bytes_per_packet < 0 ? SIZE_MAX : (size_t)bytes_per_packet;
     config.flows.max_memory_bytes = (size_t)max_memory;
     config.flows.keep_non_ip = keep_non_ip;
+    if (kind != 0) hf_flow_config_keep_for_image(&config.flows, &image);
     config.bpf = bpf;
     self = (FlowReader *)type->tp_alloc(type, 0);
     if (self == NULL) goto fail;
@@ -1539,8 +1512,6 @@ static PyMethodDef module_methods[] = {
      "extract_files(paths, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols, "
      "min_dim, max_dim, min_packets, max_packets, threads=1) -> list of (arrays, damage) or "
      "exception objects"},
-    {"needs", (PyCFunction)(void (*)(void))needs, METH_VARARGS | METH_KEYWORDS,
-     "needs(kind, dim, fill, auto_dim, append, cols) -> (bytes_per_packet, packets_per_flow)"},
     {"encode_png", (PyCFunction)(void (*)(void))encode_png, METH_VARARGS | METH_KEYWORDS,
      "encode_png(image, level, filter) -> bytes"},
     {"write_png", (PyCFunction)(void (*)(void))write_png, METH_VARARGS | METH_KEYWORDS,

@@ -214,16 +214,13 @@ def extract(source, image="flow-tiled-fixed", split="session", preprocessing="NO
                          f"not {image!r}")
     bound = bind_image_arguments(image_type, (), image_arguments)
     arguments = render_arguments(bound)
-    bytes_needed, packets_needed = _core.needs(image_type._kind, **arguments)
-    keep = max_packets
-    if not image_type._per_packet and packets_needed >= 0:
-        keep = packets_needed if keep == 0 else min(keep, packets_needed)
+    # With kind=, the C core keeps only the packets and bytes the image can use and renders each
+    # flow's images as the flow completes (job.h hf_flow_config_keep_for_image, FlowReader).
     for path, reader in _readers(source, split, preprocessing, bpf, idle_timeout, active_timeout,
-                                 keep, min_packets, None if bytes_needed < 0 else bytes_needed,
-                                 max_memory, keep_non_ip, anonymize, seed, limit,
+                                 max_packets, min_packets, None, max_memory, keep_non_ip,
+                                 anonymize, seed, limit,
                                  dict(kind=image_type._kind, **arguments, min_dim=min_image_dim,
                                       max_dim=max_image_dim)):
-        # the C core renders each flow's images as the flow completes (FlowReader with kind=)
         for images, meta in reader:
             for array in images:
                 yield array, meta
