@@ -742,8 +742,6 @@ static void test_eviction(void)
     hf_flow_table_free(t);
 }
 
-/* FILE mode: every packet, IP or not, in one flow with the zero key; TCP RST ignored.
- * SESSION mode: non-IP skipped by default, one family-0 flow with keep_non_ip. */
 /* Records freed when a flow ends are kept for the next flows, accounted, and given up before
  * anything is evicted: evictions are as without them.  Limit = 3 open one-packet flows.
  * A B C (TCP), A reset (closed_linger 0: its record is freed), D (no eviction: 3 flows),
@@ -793,6 +791,8 @@ static void test_freed_records_and_eviction(void)
     hf_flow_table_free(t);
 }
 
+/* FILE mode: every packet, IP or not, in one flow with the zero key; TCP RST ignored.
+ * SESSION mode: non-IP skipped by default, one family-0 flow with keep_non_ip. */
 static void test_file_mode_and_non_ip(void)
 {
     hf_flow *out[4];
