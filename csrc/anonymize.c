@@ -57,23 +57,14 @@ uint64_t hf_siphash24(const uint64_t key[2], const uint8_t *data, size_t length)
     return siphash(key, data, length, 2, 4);
 }
 
-/* splitmix64's finaliser: a bijective 64-bit mix, used to expand one seed into two key words and
- * (as splitmix64 proper, on stream + n x golden) a packet's stream into its draws. */
-static inline uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 void hf_anonymizer_init(hf_anonymizer *anonymizer, hf_anonymize_mode mode, uint64_t seed)
 {
     anonymizer->mode = mode;
-    anonymizer->key[0] = mix64(seed + 0x9e3779b97f4a7c15ULL);
-    anonymizer->key[1] = mix64(seed + 2 * 0x9e3779b97f4a7c15ULL);
+    anonymizer->key[0] = hf_anonymize_mix64_(seed + 0x9e3779b97f4a7c15ULL);
+    anonymizer->key[1] = hf_anonymize_mix64_(seed + 2 * 0x9e3779b97f4a7c15ULL);
     /* splitmix64 continued: the RANDOM stream's key words (see key_stream). */
     for (int i = 0; i < 10; i++)
-        anonymizer->stream_key[i] = mix64(seed + (uint64_t)(3 + i) * 0x9e3779b97f4a7c15ULL);
+        anonymizer->stream_key[i] = hf_anonymize_mix64_(seed + (uint64_t)(3 + i) * 0x9e3779b97f4a7c15ULL);
 }
 
 void hf_address_map_begin(hf_address_map *map, const hf_anonymizer *anonymizer,
@@ -138,111 +129,25 @@ static void key_stream(hf_address_map *map)
     uint64_t h = mum(w[0] ^ k[0], w[1] ^ k[1]) ^ mum(w[2] ^ k[2], w[3] ^ k[3])
                  ^ mum(w[4] ^ k[4], w[5] ^ k[5]) ^ mum(w[6] ^ k[6], w[7] ^ k[7])
                  ^ mum(map->packet_index ^ k[8], (uint64_t)map->caplen ^ k[9]);
-    map->stream = mix64(h);
+    map->stream = hf_anonymize_mix64_(h);
     map->stream_ready = 1;
     map->frame = NULL;   /* not read again */
 }
 
-/* An address of 0..16 bytes as two words, zero-filled, in host order: equal words <=> equal bytes
- * (for one length); the memo then compares integers instead of calling memcmp per entry.  The
- * lengths of real addresses (4, 6, 16) are loaded straight into registers: assembling the words
- * in memory from 4- and 2-byte pieces and reading them back whole stalls store forwarding, which
- * cost more than the rest of the map. */
-static inline void address_words(const uint8_t *address, size_t length, uint64_t *low,
-                                 uint64_t *high)
-{
-    uint32_t a;
-    uint16_t b;
-    switch (length) {
-    case 4:
-        memcpy(&a, address, 4);
-        *low = a;
-        *high = 0;
-        return;
-    case 6:
-        memcpy(&a, address, 4);
-        memcpy(&b, address + 4, 2);
-        *low = a | (uint64_t)b << 32;
-        *high = 0;
-        return;
-    case 16:
-        memcpy(low, address, 8);
-        memcpy(high, address + 8, 8);
-        return;
-    default: {
-        uint8_t padded[16] = {0};
-        memcpy(padded, address, length);
-        memcpy(low, padded, 8);
-        memcpy(high, padded + 8, 8);
-        return;
-    }
-    }
-}
-
-/* Write a `length`-byte (0..16) replacement: word 0 gives bytes 0..7, word 1 bytes 8..15, each
- * least significant first.  Copied out of whole 8-byte words (a narrower load from a wider
- * store forwards; a 16-byte load from two 8-byte stores would not). */
-static inline void store_address(uint8_t *address, uint64_t low, uint64_t high, size_t length)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    low = __builtin_bswap64(low);
-    high = __builtin_bswap64(high);
-#endif
-    switch (length) {
-    case 4: memcpy(address, &low, 4); return;
-    case 6: memcpy(address, &low, 6); return;
-    case 16:
-        memcpy(address, &low, 8);
-        memcpy(address + 8, &high, 8);
-        return;
-    default:
-        memcpy(address, &low, length < 8 ? length : 8);
-        if (length > 8) memcpy(address + 8, &high, length - 8);
-        return;
-    }
-}
-
-/* Two 64-bit words, returned in registers: going through memory, the two 8-byte stores were read
- * back as one 16-byte load, which stalls store forwarding. */
-typedef struct address_words_t {
-    uint64_t low, high;
-} address_words_t;
-
-#define GOLDEN 0x9e3779b97f4a7c15ULL
-
-/* RANDOM: the words of the replacement of the `length`-byte (0..16) address (`low`, `high`, as
- * address_words gives them) in this packet.  A function of (stream, length, address) rather than
- * draws in call order plus a memo of the packet's addresses: equal addresses within a packet get
- * equal replacements (§2.2) by construction, with no table to search or fill, and with no limit
- * on the number of distinct addresses.  mix64 (splitmix64's finaliser) is bijective, so for one
- * stream and length two different addresses of up to 8 bytes never share a replacement word;
- * the high word of a 16-byte address is folded in first.  The per-packet stream makes the words
- * unrelated between packets.  Inline, so the words stay in registers. */
-static inline address_words_t random_words(const hf_address_map *map, size_t length,
-                                           uint64_t low, uint64_t high)
-{
-    address_words_t out = {0, 0};
-    uint64_t base = map->stream + (uint64_t)length * GOLDEN;
-    if (length > 8) base = mix64(base ^ high);
-    if (length > 0) out.low = mix64(base ^ low);
-    if (length > 8) out.high = mix64(out.low + GOLDEN);
-    return out;
-}
-
 /* RANDOM, lengths over 16 (no address we know): fresh stream words per call, no memo. */
-static inline address_words_t fresh_words(hf_address_map *map, size_t length)
+static inline hf_anonymize_words_ fresh_words(hf_address_map *map, size_t length)
 {
-    address_words_t out = {0, 0};
+    hf_anonymize_words_ out = {0, 0};
     uint64_t base = ~map->stream;   /* apart from random_words' inputs */
-    if (length > 0) out.low = mix64(base + ++map->draws * GOLDEN);
-    if (length > 8) out.high = mix64(base + ++map->draws * GOLDEN);
+    if (length > 0) out.low = hf_anonymize_mix64_(base + ++map->draws * HF_ANONYMIZE_GOLDEN_);
+    if (length > 8) out.high = hf_anonymize_mix64_(base + ++map->draws * HF_ANONYMIZE_GOLDEN_);
     return out;
 }
 
 /* CONSISTENT: the pseudonym of `original`.  message = length tag, block number, address: a MAC
  * and an IPv6 prefix never share a pseudonym, and the 16 bytes of an IPv6 pseudonym come from two
  * blocks. */
-static address_words_t pseudonym_words(const hf_anonymizer *a, const uint8_t *original,
+static hf_anonymize_words_ pseudonym_words(const hf_anonymizer *a, const uint8_t *original,
                                        size_t length)
 {
     uint64_t word[2] = {0, 0};
@@ -253,14 +158,18 @@ static address_words_t pseudonym_words(const hf_anonymizer *a, const uint8_t *or
         memcpy(message + 2, original, length);
         word[block] = hf_siphash24(a->key, message, 2 + length);
     }
-    address_words_t out = {word[0], word[1]};
+    hf_anonymize_words_ out = {word[0], word[1]};
     return out;
 }
 
-void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length)
+void hf_address_map_key_stream_(hf_address_map *map) { key_stream(map); }
+
+/* Every case but the RANDOM replacement of a 4-, 6- or 16-byte address (the inline
+ * hf_address_map_apply): the other modes, other lengths. */
+void hf_address_map_apply_other_(hf_address_map *map, uint8_t *address, size_t length)
 {
     const hf_anonymizer *a = map->anonymizer;
-    address_words_t replacement;
+    hf_anonymize_words_ replacement;
     switch (a->mode) {
     case HF_ANONYMIZE_KEEP:
         return;
@@ -270,28 +179,29 @@ void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length)
     case HF_ANONYMIZE_CONSISTENT:
         if (length <= 16) {
             replacement = pseudonym_words(a, address, length);
-            store_address(address, replacement.low, replacement.high, length);
+            hf_anonymize_store_(address, replacement.low, replacement.high, length);
             return;
         }
         break;
     case HF_ANONYMIZE_RANDOM:
         if (!map->stream_ready) key_stream(map);
+        if (length <= 16) {
+            uint64_t low, high;
+            hf_anonymize_load_(address, length, &low, &high);
+            map->applied++;
+            replacement = hf_anonymize_random_words_(map, length, low, high);
+            hf_anonymize_store_(address, replacement.low, replacement.high, length);
+            return;
+        }
         break;
     }
-    if (length > 16) {  /* not an address length we know: plain stream bytes, no memo */
-        for (size_t off = 0; off < length; off += 16) {
-            size_t n = length - off < 16 ? length - off : 16;
-            replacement = a->mode == HF_ANONYMIZE_RANDOM ? fresh_words(map, n)
-                                                         : pseudonym_words(a, address + off, n);
-            store_address(address + off, replacement.low, replacement.high, n);
-        }
-        return;
+    /* length > 16: not an address length we know: plain stream bytes, no memo */
+    for (size_t off = 0; off < length; off += 16) {
+        size_t n = length - off < 16 ? length - off : 16;
+        replacement = a->mode == HF_ANONYMIZE_RANDOM ? fresh_words(map, n)
+                                                     : pseudonym_words(a, address + off, n);
+        hf_anonymize_store_(address + off, replacement.low, replacement.high, n);
     }
-    uint64_t low, high;
-    address_words(address, length, &low, &high);
-    map->applied++;
-    replacement = random_words(map, length, low, high);
-    store_address(address, replacement.low, replacement.high, length);
 }
 
 void hf_anonymizer_pseudonym(const hf_anonymizer *anonymizer, uint8_t *address, size_t length)

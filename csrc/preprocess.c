@@ -154,15 +154,23 @@ typedef struct address_slots {
  * verbatim path cuts before the addresses are applied -- the address is mapped in a scratch copy
  * of the bytes the full string has there, so the map sees exactly the calls of the full string
  * (its draws and memo depend on them), and only the part inside the output is written. */
-static void apply_slot(const address_slots *slots, hf_address_map *map, hf_buf *out,
-                       long position, size_t length)
+static void apply_cut_slot(const address_slots *slots, hf_address_map *map, hf_buf *out,
+                           size_t at, size_t length);
+
+static inline void apply_slot(const address_slots *slots, hf_address_map *map, hf_buf *out,
+                              long position, size_t length)
 {
     size_t at = (size_t)position;
-    if (at <= out->length && length <= out->length - at) {
-        hf_address_map_apply(map, out->data + at, length);
-        return;
-    }
-    if (HF_NEVER(slots->verbatim == NULL || position < slots->verbatim_base)) return;
+    if (at <= out->length && length <= out->length - at) hf_address_map_apply(map, out->data + at, length);
+    else apply_cut_slot(slots, map, out, at, length);
+}
+
+/* apply_slot's rare case, out of line (a scratch array and a copy that the common case would
+ * pay for in register saves). */
+static void apply_cut_slot(const address_slots *slots, hf_address_map *map, hf_buf *out,
+                           size_t at, size_t length)
+{
+    if (HF_NEVER(slots->verbatim == NULL || at < (size_t)slots->verbatim_base)) return;
     uint8_t scratch[16];
     memcpy(scratch, slots->verbatim + (at - (size_t)slots->verbatim_base), length);
     hf_address_map_apply(map, scratch, length);
