@@ -1114,6 +1114,13 @@ static uint8_t protocol_of_layer(uint8_t kind)
     }
 }
 
+/* Copy the `length`-byte address at `offset` of the cursor's bytes; 0 if they do not reach. */
+static inline int read_address(const hf_cursor *bytes, size_t offset, size_t length, uint8_t *out)
+{
+    hf_cursor c = *bytes;
+    return hf_skip(&c, offset) == HF_OK && hf_read_copy(&c, length, out) == HF_OK;
+}
+
 hf_status hf_flow_key_from_dissection(const uint8_t *frame,
                                       size_t caplen,
                                       const hf_dissection *dissection,
@@ -1137,11 +1144,16 @@ hf_status hf_flow_key_from_dissection(const uint8_t *frame,
      * built on the stack and copied out as a whole made the copy's wide loads wait for the
      * narrow stores (store forwarding fails), on every packet. */
     hf_flow_key *key = &packet->key;
-    hf_cursor source = hf_cursor_make(frame, caplen), destination = source;
-    if (hf_skip(&source, dissection->network.source_offset) != HF_OK ||
-        hf_read_copy(&source, address_length, key->address[0]) != HF_OK ||
-        hf_skip(&destination, dissection->network.destination_offset) != HF_OK ||
-        hf_read_copy(&destination, address_length, key->address[1]) != HF_OK) {
+    hf_cursor cursor = hf_cursor_make(frame, caplen);
+    size_t source_offset = dissection->network.source_offset;
+    size_t destination_offset = dissection->network.destination_offset;
+    /* Each length with its own constant-size copies (a variable-length memcpy is a call). */
+    int copied = version == 4
+        ? read_address(&cursor, source_offset, 4, key->address[0]) &&
+          read_address(&cursor, destination_offset, 4, key->address[1])
+        : read_address(&cursor, source_offset, 16, key->address[0]) &&
+          read_address(&cursor, destination_offset, 16, key->address[1]);
+    if (!copied) {
         memset(key, 0, sizeof *key);  /* a non-IP key is all zero */
         return HF_OK;
     }
