@@ -1264,8 +1264,8 @@ static PyType_Spec FlowInfo_spec = {
 
 /* ---------------------------------------------------------------------------------------------- */
 /* FlowReader: an iterator over the completed flows of one capture (flows.h, job.h): each item is
- * (PacketList, meta), or with an image kind (list of arrays, meta) for the flows that have an
- * image, rendered here so that no per-flow Python runs between the flow table and the arrays. */
+ * (PacketList, meta), or with an image kind (array, meta) for each image of each flow, rendered
+ * here so that no per-flow Python runs between the flow table and the arrays. */
 
 typedef struct {
     PyObject_HEAD
@@ -1279,6 +1279,15 @@ typedef struct {
     long long min_dim, max_dim;
     PyObject *damage;        /* owned: None or (record_index, byte_offset, reason) */
     PyThread_type_lock lock; /* owned: one __next__ at a time (the job is single-threaded) */
+    /* Rendering with a fixed image shape (hf_render_fixed_shape): the next image's array is
+     * allocated ahead, so one release of the GIL covers finding the flow and rendering it. */
+    int fixed_shape;
+    hf_image_shape shape;    /* the fixed shape, if fixed_shape */
+    PyArrayObject *spare;    /* owned or NULL: the array the next fixed-shape image goes into */
+    /* A flow with several images (the per-packet kinds) yields them one by one. */
+    PyObject *pending;       /* owned or NULL: the current flow's list of images */
+    Py_ssize_t pending_next; /* index in `pending` of the next image to yield */
+    PyObject *pending_meta;  /* owned or NULL: their meta */
 } FlowReader;
 
 static void FlowReader_dealloc(FlowReader *self)
@@ -1289,6 +1298,9 @@ static void FlowReader_dealloc(FlowReader *self)
     Py_CLEAR(self->source);
     Py_CLEAR(self->meta_type);
     Py_CLEAR(self->damage);
+    Py_CLEAR(self->spare);
+    Py_CLEAR(self->pending);
+    Py_CLEAR(self->pending_meta);
     if (self->lock) PyThread_free_lock(self->lock);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
@@ -1356,6 +1368,7 @@ static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kw
     self->meta_type = (PyTypeObject *)Py_NewRef((PyObject *)meta_type);
     self->render = kind != 0;
     self->image = image;
+    self->fixed_shape = self->render && hf_render_fixed_shape(&image, &self->shape);
     self->min_dim = min_dim;
     self->max_dim = max_dim;
     self->damage = Py_NewRef(Py_None);
@@ -1386,33 +1399,104 @@ fail:
     return NULL;
 }
 
-/* The first member of an item: the flow's kept packets as a PacketList, or its images (NULL
- * without an exception when it has none). */
-static PyObject *flow_payload(PyObject *module, FlowReader *self, const hf_flow *flow)
+/* (first, meta) as a new tuple, taking both references (NULL with an exception if either is). */
+static PyObject *item_steal(PyObject *first, PyObject *meta)
 {
-    if (self->render) {
-        int per_packet = self->image.kind == HF_IMAGE_PACKET ||
-                         self->image.kind == HF_IMAGE_MARKOV_PACKET;
-        if (flow->kept_count == 0 && !per_packet) return NULL;  /* §4.2: no empty flow image */
-        PyObject *images = render_views(module, &self->image, flow->packets, flow->kept_count,
-                                        self->min_dim, self->max_dim);
-        if (images != NULL && PyList_GET_SIZE(images) == 0) Py_CLEAR(images);
-        return images;
+    if (first == NULL || meta == NULL) {
+        Py_XDECREF(first);
+        Py_XDECREF(meta);
+        return NULL;
     }
-    PacketList *list = packet_list_new(module);
-    if (list == NULL) return NULL;
-    for (size_t i = 0; i < flow->kept_count; i++) {
-        if (hf_packet_list_append(&list->list, flow->packets[i].data, flow->packets[i].length, 0,
-                                  0) != HF_OK) {
-            Py_DECREF(list);
-            return PyErr_NoMemory();
+    PyObject *item = PyTuple_New(2);
+    if (item == NULL) {
+        Py_DECREF(first);
+        Py_DECREF(meta);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(item, 0, first);
+    PyTuple_SET_ITEM(item, 1, meta);
+    return item;
+}
+
+/* The item of a completed flow: (PacketList, meta), or with an image kind (image, meta) for its
+ * first image, the others left in self->pending.  NULL without an exception when the flow has no
+ * image. */
+static PyObject *flow_item(PyObject *module, FlowReader *self, const hf_flow *flow)
+{
+    if (!self->render) {
+        PacketList *list = packet_list_new(module);
+        if (list == NULL) return NULL;
+        for (size_t i = 0; i < flow->kept_count; i++) {
+            if (hf_packet_list_append(&list->list, flow->packets[i].data, flow->packets[i].length,
+                                      0, 0) != HF_OK) {
+                Py_DECREF(list);
+                return PyErr_NoMemory();
+            }
         }
+        return item_steal((PyObject *)list,
+                          flow_info_new(self->meta_type, self->source, &self->anonymizer, flow));
     }
-    return (PyObject *)list;
+    int per_packet = self->image.kind == HF_IMAGE_PACKET ||
+                     self->image.kind == HF_IMAGE_MARKOV_PACKET;
+    if (flow->kept_count == 0 && !per_packet) return NULL;  /* §4.2: no empty flow image */
+    PyObject *images = render_views(module, &self->image, flow->packets, flow->kept_count,
+                                    self->min_dim, self->max_dim);
+    if (images == NULL) return NULL;
+    if (PyList_GET_SIZE(images) == 0) {
+        Py_DECREF(images);
+        return NULL;
+    }
+    PyObject *meta = flow_info_new(self->meta_type, self->source, &self->anonymizer, flow);
+    if (meta == NULL) {
+        Py_DECREF(images);
+        return NULL;
+    }
+    PyObject *first = Py_NewRef(PyList_GET_ITEM(images, 0));
+    if (PyList_GET_SIZE(images) > 1) {
+        self->pending = images;
+        self->pending_next = 1;
+        self->pending_meta = Py_NewRef(meta);
+    } else {
+        Py_DECREF(images);
+    }
+    return item_steal(first, meta);
+}
+
+/* Without the GIL: the next flow that has an image of the fixed shape, rendered into `pixels`.
+ * Flows without an image (none kept, or the shape fails verify) are freed on the way. */
+static hf_status next_fixed_shape_flow(FlowReader *self, void *pixels, hf_flow **out,
+                                       hf_error *error)
+{
+    int passes = hf_image_passes_verify(&self->shape, self->min_dim, self->max_dim);
+    for (;;) {
+        hf_flow *flow = NULL;
+        hf_status status = hf_flow_job_next(self->job, &flow, error);
+        if (status != HF_OK) return status;
+        if (passes && flow->kept_count > 0) {  /* §4.2: no empty flow image */
+            status = hf_render_image(&self->image, flow->packets, flow->kept_count, &self->shape,
+                                     pixels, error);
+            if (status != HF_OK) {
+                hf_flow_free(flow);
+                return status;
+            }
+            *out = flow;
+            return HF_OK;
+        }
+        hf_flow_free(flow);
+    }
 }
 
 static PyObject *FlowReader_next(FlowReader *self)
 {
+    if (self->pending != NULL) {
+        PyObject *image = Py_NewRef(PyList_GET_ITEM(self->pending, self->pending_next));
+        PyObject *meta = Py_NewRef(self->pending_meta);
+        if (++self->pending_next == PyList_GET_SIZE(self->pending)) {
+            Py_CLEAR(self->pending);
+            Py_CLEAR(self->pending_meta);
+        }
+        return item_steal(image, meta);
+    }
     PyObject *module = PyType_GetModule(Py_TYPE(self));
     if (module == NULL) return NULL;
     while (self->job != NULL) {
@@ -1420,20 +1504,31 @@ static PyObject *FlowReader_next(FlowReader *self)
         hf_error error;
         hf_error_clear(&error);
         hf_status status;
+        void *pixels = NULL;
+        if (self->fixed_shape) {
+            if (self->spare == NULL) {
+                npy_intp dims[2] = {(npy_intp)self->shape.rows, (npy_intp)self->shape.cols};
+                self->spare = (PyArrayObject *)PyArray_SimpleNew(
+                    2, dims, numpy_type(self->shape.pixel_type));
+                if (self->spare == NULL) return NULL;
+            }
+            pixels = PyArray_DATA(self->spare);
+        }
         Py_BEGIN_ALLOW_THREADS
         PyThread_acquire_lock(self->lock, WAIT_LOCK);
-        status = hf_flow_job_next(self->job, &flow, &error);
+        status = pixels != NULL ? next_fixed_shape_flow(self, pixels, &flow, &error)
+                                : hf_flow_job_next(self->job, &flow, &error);
         PyThread_release_lock(self->lock);
         Py_END_ALLOW_THREADS
         if (status == HF_OK) {
-            PyObject *payload = flow_payload(module, self, flow);
-            PyObject *result = NULL;
-            if (payload != NULL) {
-                PyObject *meta = flow_info_new(self->meta_type, self->source, &self->anonymizer,
-                                               flow);
-                if (meta != NULL) result = PyTuple_Pack(2, payload, meta);
-                Py_XDECREF(meta);
-                Py_DECREF(payload);
+            PyObject *result;
+            if (pixels != NULL) {
+                PyObject *image = (PyObject *)self->spare;
+                self->spare = NULL;
+                result = item_steal(image, flow_info_new(self->meta_type, self->source,
+                                                         &self->anonymizer, flow));
+            } else {
+                result = flow_item(module, self, flow);
             }
             hf_flow_free(flow);
             if (result != NULL || PyErr_Occurred()) return result;
@@ -1449,6 +1544,7 @@ static PyObject *FlowReader_next(FlowReader *self)
         int filter_failed = hf_flow_job_filter_failed(self->job);
         hf_flow_job_free(self->job);
         self->job = NULL;
+        Py_CLEAR(self->spare);
         if (status == HF_EOF) return NULL;
         if (filter_failed)
             PyErr_Format(state_of(module)->filter_error, "%S: record %lld: %s", self->path,
@@ -1478,8 +1574,8 @@ static PyType_Slot FlowReader_slots[] = {
     {Py_tp_iter, PyObject_SelfIter},
     {Py_tp_iternext, FlowReader_next},
     {Py_tp_getset, FlowReader_getset},
-    {Py_tp_doc, "FlowReader(path, ...): iterate (PacketList, meta) -- or (list of arrays, meta) "
-                "with kind= -- over the completed flows."},
+    {Py_tp_doc, "FlowReader(path, ...): iterate (PacketList, meta) over the completed flows -- "
+                "or with kind= (array, meta) for each of their images."},
     {0, NULL},
 };
 

@@ -283,6 +283,16 @@ hf_status hf_render_shape(const hf_image_params *params, const hf_packet_view *p
     return status;
 }
 
+int hf_render_fixed_shape(const hf_image_params *params, hf_image_shape *out)
+{
+    if (params == NULL || out == NULL || params->kind != HF_IMAGE_FLOW_TILED_FIXED) return 0;
+    /* resolve_tiled: for TILED_FIXED the side is cols * dim whatever the packets. */
+    static const uint8_t byte = 0;
+    hf_packet_view one = {&byte, 0};
+    hf_error error;
+    return hf_render_shape(params, &one, 1, out, &error) == HF_OK;
+}
+
 /* ---- writers: the layout is valid, `out` holds rows * cols elements ---------------------- */
 
 /* Copy the next min(remaining, width) bytes of `cursor` to `dst` and pad the row to `width`

@@ -123,6 +123,14 @@ hf_status hf_render_image(const hf_image_params *params,
                           hf_error *error);
 
 /*
+ * Whether every image of `params` has the same shape whatever its packets -- TILED_FIXED with a
+ * valid dim and cols: (cols*dim, cols*dim) uint8 -- so that a caller can allocate the output
+ * before the flow exists.  Returns 1 and sets *out if so; 0 for every other kind and for invalid
+ * options (hf_render_shape then reports the error).
+ */
+int hf_render_fixed_shape(const hf_image_params *params, hf_image_shape *out);
+
+/*
  * How many leading bytes of one packet the image can use (SIZE_MAX = all of them), so the flows
  * stage can keep only that much: PACKET and TILED_FIXED: dim*dim; TILED_AUTO: dim*dim unless
  * auto_dim; FLOW, MARKOV_*, auto_dim, invalid or overflowing dims: SIZE_MAX.  Rendering truncated

@@ -221,9 +221,7 @@ def extract(source, image="flow-tiled-fixed", split="session", preprocessing="NO
                                  anonymize, seed, limit,
                                  dict(kind=image_type._kind, **arguments, min_dim=min_image_dim,
                                       max_dim=max_image_dim)):
-        for images, meta in reader:
-            for array in images:
-                yield array, meta
+        yield from reader   # (array, meta) per image
         _warn_damage(path, reader)
 
 
