@@ -552,7 +552,12 @@ def test_threads_give_identical_output(tree, tmp_path):
         assert runs[0] == runs[1], extra
 
 
-def big_tree(root, files=6, packets=1500):
+# Long enough (about a second of work) that the interrupt lands mid-run even on a loaded machine:
+# with 6 x 1500 packets the run could end before the signal arrived.
+BIG_FILES, BIG_PACKETS = 10, 4000
+
+
+def big_tree(root, files=BIG_FILES, packets=BIG_PACKETS):
     root = Path(root)
     root.mkdir()
     for f in range(files):
@@ -579,17 +584,18 @@ def test_interrupted_run_leaves_only_complete_images_and_resumes(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr
     names = outputs(out)
-    assert names and len(names) < 6 * 1500
+    assert names and len(names) < BIG_FILES * BIG_PACKETS
     assert all(re.fullmatch(r"cap\d\.pcap_\d{5}_processed\.png", n) for n in names), names[:5]
     for name in names[:: max(1, len(names) // 50)]:
         assert read_png(out / name).shape == (4, 4)      # every image that exists is whole
     resumed = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     final = outputs(out)
-    assert final == sorted(f"cap{f}.pcap_{i:05d}_processed.png" for f in range(6) for i in range(1500))
+    assert final == sorted(f"cap{f}.pcap_{i:05d}_processed.png" for f in range(BIG_FILES)
+                           for i in range(BIG_PACKETS))
     opts = ["--dim", "4", "--packet-limit", "0"]
     images = api_images(src / "cap0.pcap", "packet", opts)
-    for i in (0, 777, 1499):
+    for i in (0, 777, BIG_PACKETS - 1):
         assert np.array_equal(read_png(out / f"cap0.pcap_{i:05d}_processed.png"), images[i])
 
 
