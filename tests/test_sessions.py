@@ -224,3 +224,34 @@ def test_extract_renders_what_flows_hold(capture):
     rows = [img.shape[0] for img, _ in heifip.extract(capture, image="flow", anonymize="zero",
                                                        min_image_dim=2)]
     assert rows == [6, 2, 2]
+
+
+def test_tiled_fixed_arrays_are_fresh_and_verify_is_applied(capture):
+    """FlowImageTiledFixed has one shape for every flow, so the reader allocates each array
+    before its flow is found: every image still gets its own array, and verify() (all or none
+    for a fixed shape) still applies."""
+    flows = list(heifip.flows(capture, anonymize="zero"))
+    got = list(heifip.extract(capture, image="flow-tiled-fixed", anonymize="zero", dim=4, cols=2))
+    assert [m.first_record for _, m in got] == [f.meta.first_record for f in flows]
+    arrays = [a for a, _ in got]
+    assert all(a.shape == (8, 8) and a.dtype == np.uint8 and a.flags.owndata for a in arrays)
+    assert len({id(a) for a in arrays}) == len(arrays)           # no array is reused
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1:])
+    # tile 0, row 3: bytes 12..15 of the first packet (ethertype 0800, IPv4 0x45 0x00)
+    assert bytes(arrays[0][3, :4]) == bytes(flows[0].packets[0][12:16]) == b"\x08\x00\x45\x00"
+    for low, high, n in ((8, 0, len(flows)), (9, 0, 0), (0, 7, 0), (0, 8, len(flows))):
+        assert len(list(heifip.extract(capture, image="flow-tiled-fixed", anonymize="zero",
+                                       dim=4, cols=2, min_image_dim=low,
+                                       max_image_dim=high))) == n, (low, high)
+
+
+def test_per_packet_images_share_their_flows_meta(capture):
+    got = list(heifip.extract(capture, image="packet", anonymize="zero", dim=4))
+    flows = list(heifip.flows(capture, anonymize="zero"))
+    assert len(got) == sum(len(f.packets) for f in flows)
+    at = 0
+    for flow in flows:
+        metas = [m for _, m in got[at:at + len(flow.packets)]]
+        assert all(m is metas[0] for m in metas)
+        assert metas[0].first_record == flow.meta.first_record
+        at += len(flow.packets)
