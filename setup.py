@@ -18,7 +18,12 @@ if SANITIZE:
                      "-fno-sanitize-recover=undefined", "-DHF_DEBUG"]
     link_args += ["-fsanitize=address,undefined"]
 else:
-    compile_args += ["-O2"]
+    # Link-time optimisation inlines across the stage files (the per-packet calls from job.c into
+    # reader, dissect, flows and preprocess); hidden visibility makes those calls direct instead
+    # of through the PLT -- only PyInit__core is exported (PyMODINIT_FUNC).  About 4 % fewer
+    # instructions on the session benchmark (callgrind).
+    compile_args += ["-O2", "-flto=auto", "-fvisibility=hidden"]
+    link_args += ["-flto=auto"]
 if os.environ.get("HEIFIP_WERROR") == "1":
     compile_args.append("-Werror")
 
