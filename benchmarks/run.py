@@ -67,6 +67,13 @@ def _png_dir():
     return tempfile.mkdtemp(prefix="heifip-bench-", dir=base)
 
 
+def _settle():
+    """Wait, untimed, for NumPy's OpenBLAS worker threads to park: they spin for about 0.1 s after
+    `import numpy`, and process_time() counts them, so a child timed at once reported ~15 % more
+    CPU time than its own work (nothing here uses BLAS).  Every child, ours and 1.1.1's, waits."""
+    time.sleep(0.3)
+
+
 def child_extract(p):
     """read + dissect + preprocess + render (+ PNG) over a file list, passes until min_seconds."""
     t_import = time.perf_counter()
@@ -85,6 +92,7 @@ def child_extract(p):
         else:
             raise SystemExit("1.1.1 PNG rows are not measured (its save_image goes through Pillow)")
     import_s = time.perf_counter() - t_import
+    _settle()
 
     files = _read_list(p["input"])
     if p["impl"] == "ours":
@@ -179,6 +187,7 @@ def child_png(p):
     filt = _core.PNG_DEFAULT_FILTER if p["filter"] is None else p["filter"]
     outdir = _png_dir() if p["mode"] in ("file", "batch") else None
     encode = _core.encode_png
+    _settle()
     images = passes = out_bytes = 0
     try:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -426,14 +435,19 @@ class Suite:
 
     # -- measurements ----------------------------------------------------------------------------
 
-    def bare_loop(self, spec, name="bare pcap_next_ex loop (C)"):
+    def bare_runner(self, spec):
+        """One run of the bare loop over `spec`: (its JSON, process figures)."""
         files = _read_list(spec)
         exe = os.path.join(BIN, "bare_loop")
 
         def one():
             out, fig = self.runner.run([exe, "-"], stdin_data="\n".join(files) + "\n")
             return json.loads(out), fig
-        runs = self.repeat(one)
+        return one
+
+    def bare_loop(self, spec, name="bare pcap_next_ex loop (C)", runs=None):
+        """The baseline row of `spec` (from `runs` if given); later rows of `spec` compare to it."""
+        runs = runs or self.repeat(self.bare_runner(spec))
         r0 = runs[0][0]
         self.counts[spec] = (r0["packets"], r0["bytes"])
         row = self.add_row(name, spec, runs, packets=r0["packets"], nbytes=r0["bytes"],
@@ -462,7 +476,10 @@ class Suite:
     def extract(self, name, spec, image="flow-tiled-fixed", preprocess="NONE", output="arrays",
                 packet_limit=64, impl="ours", threads=0, level=None, filt=None, repeats=None,
                 min_seconds=None, group="packets", image_args=None, batch=False, two_call=False,
-                split=None):
+                split=None, alternate_bare=False):
+        """alternate_bare: run the bare loop over the same input before each repeat (bare, ours,
+        bare, ours, ...) and compare to those runs, so that the machine's drift (up to 40 %
+        between minutes on this VM) affects both sides alike -- the headline target."""
         if not self.wanted(name):
             return None
         params = {"kind": "extract", "impl": impl, "input": spec, "image": image,
@@ -475,7 +492,14 @@ class Suite:
             fn = lambda: self.child(params, python=python, env=env, cwd=tempfile.gettempdir())
         else:
             fn = lambda: self.child(params)
-        runs = self.repeat(fn, repeats)
+        if alternate_bare:
+            bare_one = self.bare_runner(spec)
+            pairs = [(bare_one(), fn()) for _ in range(repeats or self.repeats)]
+            self.bare_loop(spec, "bare pcap_next_ex loop (C), alternating with the next row",
+                           runs=[b for b, _ in pairs])
+            runs = [r for _, r in pairs]
+        else:
+            runs = self.repeat(fn, repeats)
         packets, nbytes = self.counts[spec]
         return self.add_row(name, spec, runs, packets=packets, nbytes=nbytes, group=group)
 
@@ -570,7 +594,7 @@ class Suite:
         self.extract("ours FTF 16/8 NONE -> arrays, every packet kept (read_file + render)", big,
                      packet_limit=0, min_seconds=0, two_call=True)
         self.extract("ours FTF 16/8 NONE -> arrays, session assembly (heifip.extract)", big,
-                     packet_limit=0, min_seconds=0, split="session")
+                     packet_limit=0, min_seconds=0, split="session", alternate_bare=True)
         if self.wanted("session assembly, C stages (stages.c)"):
             self.stages(big)
 
