@@ -1278,7 +1278,9 @@ typedef struct {
     hf_image_params image;
     long long min_dim, max_dim;
     PyObject *damage;        /* owned: None or (record_index, byte_offset, reason) */
-    PyThread_type_lock lock; /* owned: one __next__ at a time (the job is single-threaded) */
+    int busy;                /* 1 while a __next__ runs without the GIL (the job is
+                              * single-threaded): another thread's __next__ then raises, as a
+                              * generator already executing does */
     /* Rendering with a fixed image shape (hf_render_fixed_shape): the next image's array is
      * allocated ahead, so one release of the GIL covers finding the flow and rendering it. */
     int fixed_shape;
@@ -1301,7 +1303,6 @@ static void FlowReader_dealloc(FlowReader *self)
     Py_CLEAR(self->spare);
     Py_CLEAR(self->pending);
     Py_CLEAR(self->pending_meta);
-    if (self->lock) PyThread_free_lock(self->lock);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
 }
@@ -1372,8 +1373,6 @@ static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kw
     self->min_dim = min_dim;
     self->max_dim = max_dim;
     self->damage = Py_NewRef(Py_None);
-    self->lock = PyThread_allocate_lock();
-    if (self->lock == NULL) { PyErr_NoMemory(); goto fail; }
     const char *c_path = PyBytes_AS_STRING(path);
     self->path = PyUnicode_DecodeFSDefault(c_path);
     if (self->path == NULL) goto fail;
@@ -1497,6 +1496,10 @@ static PyObject *FlowReader_next(FlowReader *self)
         }
         return item_steal(image, meta);
     }
+    if (self->busy) {
+        PyErr_SetString(PyExc_ValueError, "FlowReader already executing in another thread");
+        return NULL;
+    }
     PyObject *module = PyType_GetModule(Py_TYPE(self));
     if (module == NULL) return NULL;
     while (self->job != NULL) {
@@ -1514,12 +1517,12 @@ static PyObject *FlowReader_next(FlowReader *self)
             }
             pixels = PyArray_DATA(self->spare);
         }
+        self->busy = 1;   /* set and cleared with the GIL held */
         Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(self->lock, WAIT_LOCK);
         status = pixels != NULL ? next_fixed_shape_flow(self, pixels, &flow, &error)
                                 : hf_flow_job_next(self->job, &flow, &error);
-        PyThread_release_lock(self->lock);
         Py_END_ALLOW_THREADS
+        self->busy = 0;
         if (status == HF_OK) {
             PyObject *result;
             if (pixels != NULL) {

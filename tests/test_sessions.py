@@ -255,3 +255,41 @@ def test_per_packet_images_share_their_flows_meta(capture):
         assert all(m is metas[0] for m in metas)
         assert metas[0].first_record == flow.meta.first_record
         at += len(flow.packets)
+
+
+def test_one_flow_reader_from_two_threads(tmp_path):
+    """A FlowReader runs its job without the GIL; a second thread's __next__ meanwhile raises
+    ValueError (as a generator already executing does) instead of touching the job.  Retrying
+    threads together get every flow exactly once."""
+    import threading
+    from heifip import _core
+    from heifip.sessions import _readers
+    records = [(ether(ipv4(udp(bytes(i % 7), sport=1000 + i % 100, dport=53), proto=17)),
+                1_700_000_000 + i / 1000) for i in range(20000)]   # 100 flows within 20 s
+    path = write_pcap(tmp_path / "many.pcap", records)
+
+    def reader():
+        [(_, r)] = _readers(str(path), "session", "NONE", None, 300.0, 1800.0, 0, 0, None,
+                            _core.DEFAULT_MAX_MEMORY_BYTES, False, "zero", 0, 0)
+        return r
+    serial = [m.first_record for _, m in reader()]
+    assert len(serial) == 100
+    shared, got, refused = reader(), [], []
+
+    def drain():
+        while True:
+            try:
+                _, meta = next(shared)
+            except StopIteration:
+                return
+            except ValueError as error:
+                refused.append(str(error))
+                continue
+            got.append(meta.first_record)
+    threads = [threading.Thread(target=drain) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(got) == sorted(serial)
+    assert all(r == "FlowReader already executing in another thread" for r in refused)
