@@ -1187,3 +1187,80 @@ hf_status hf_flow_key_from_dissection(const uint8_t *frame,
     packet->has_key = 1;
     return HF_OK;
 }
+
+/* The transport header at [offset, end) of the IP payload, as dissect_tcp / dissect_udp read it
+ * when it is complete: 1 and the ports (and TCP flags) in *packet; 0 when it is not TCP/UDP or
+ * is cut short (the dissection then decides). */
+static int transport_ports(const hf_cursor *frame, uint8_t protocol, size_t offset, size_t end,
+                           hf_flow_packet *packet)
+{
+    uint16_t source = 0, destination = 0;
+    uint8_t flags = 0;
+    if (protocol == 6) {
+        if (end - offset < 20 || hf_peek_u8(frame, offset + 13, &flags) != HF_OK) return 0;
+    } else if (protocol == 17) {
+        if (end - offset < 8) return 0;
+    } else {
+        return 0;
+    }
+    if (hf_peek_be16(frame, offset, &source) != HF_OK ||
+        hf_peek_be16(frame, offset + 2, &destination) != HF_OK)
+        return 0;
+    packet->key.port[0] = source;
+    packet->key.port[1] = destination;
+    packet->tcp_flags = flags;
+    return 1;
+}
+
+int hf_flow_key_from_frame(const uint8_t *frame, size_t caplen, uint32_t linktype,
+                           hf_flow_packet *packet)
+{
+    enum { IP = 14 };   /* the IP header's offset after the Ethernet header */
+    uint16_t ethertype = 0;
+    hf_cursor c = hf_cursor_make(frame, caplen);
+    if (frame == NULL || linktype != HF_LINKTYPE_ETHERNET || hf_peek_be16(&c, 12, &ethertype) != HF_OK)
+        return 0;
+    hf_flow_key *key = &packet->key;
+    memset(key, 0, sizeof *key);
+    packet->tcp_flags = 0;
+    packet->has_key = 1;
+    if (ethertype == 0x0800) {
+        /* dissect_ipv4 with a complete header: 20 bytes or more, options captured (ihl < 5 and
+         * options cut short are left to the dissection). */
+        uint8_t version_ihl = 0, protocol = 0;
+        uint16_t total_length = 0, fragment = 0;
+        if (caplen < IP + 20 || hf_peek_u8(&c, IP, &version_ihl) != HF_OK ||
+            hf_peek_be16(&c, IP + 2, &total_length) != HF_OK ||
+            hf_peek_be16(&c, IP + 6, &fragment) != HF_OK || hf_peek_u8(&c, IP + 9, &protocol) != HF_OK ||
+            !read_address(&c, IP + 12, 4, key->address[0]) ||
+            !read_address(&c, IP + 16, 4, key->address[1]))
+            return 0;
+        size_t header_length = (size_t)(version_ihl & 15) * 4;
+        if (header_length < 20 || header_length > caplen - IP) return 0;
+        key->family = 4;
+        key->protocol = protocol;
+        if ((fragment & 0x1fff) != 0 || (fragment & 0x2000) != 0) return 1;  /* a fragment */
+        /* IP.extract_padding: the payload ends at total_length when that is shorter. */
+        size_t start = IP + header_length, end = caplen;
+        if (total_length >= header_length && (size_t)total_length - header_length < end - start)
+            end = start + ((size_t)total_length - header_length);
+        return start < end && transport_ports(&c, protocol, start, end, packet);
+    }
+    if (ethertype == 0x86dd) {
+        /* dissect_ipv6 with a complete fixed header; TCP/UDP directly after it (an extension
+         * header, and so the jumbo-payload case, are left to the dissection). */
+        uint8_t next_header = 0;
+        uint16_t payload_length = 0;
+        if (caplen < IP + 40 || hf_peek_be16(&c, IP + 4, &payload_length) != HF_OK ||
+            hf_peek_u8(&c, IP + 6, &next_header) != HF_OK ||
+            !read_address(&c, IP + 8, 16, key->address[0]) ||
+            !read_address(&c, IP + 24, 16, key->address[1]))
+            return 0;
+        key->family = 6;
+        key->protocol = next_header;
+        size_t start = IP + 40, end = caplen;
+        if ((size_t)payload_length < end - start) end = start + payload_length;
+        return start < end && transport_ports(&c, next_header, start, end, packet);
+    }
+    return 0;
+}

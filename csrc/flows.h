@@ -315,6 +315,16 @@ hf_status hf_flow_key_from_dissection(const uint8_t *frame,
                                       const hf_dissection *dissection,
                                       hf_flow_packet *packet);
 
+/* The same key straight from the bytes of the commonest frames, without a dissection: linktype
+ * Ethernet with ethertype IPv4 (a 20-byte or longer header whose options were captured) or IPv6,
+ * and then an IPv4 fragment, or TCP (>= 20 bytes inside the IP payload) or UDP (>= 8) right after
+ * the IP header.  Returns 1 and fills packet->key, has_key and tcp_flags exactly as
+ * hf_flow_key_from_dissection does after hf_dissect_packet (a build with HF_DEBUG checks this on
+ * every packet of a flow job, job.c); returns 0 for every other frame, *packet then unspecified.
+ * It lets a flow job dissect only the packets a flow keeps.  Reentrant. */
+int hf_flow_key_from_frame(const uint8_t *frame, size_t caplen, uint32_t linktype,
+                           hf_flow_packet *packet);
+
 /* OUT: *out = the table's counters.  Thread-safety as for the table. */
 void hf_flow_table_stats(const hf_flow_table *table, hf_flow_stats *out);
 

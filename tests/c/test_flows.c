@@ -1093,7 +1093,23 @@ static size_t put_udp(uint8_t *f, uint16_t sport, uint16_t dport, size_t payload
     return length;
 }
 
-/* Dissect `frame` as Ethernet and fill a packet's key. */
+static int fast_keys;   /* frames whose key hf_flow_key_from_frame took (key_of) */
+
+/* hf_flow_key_from_frame's contract for one frame: when it takes a key, the key of the full
+ * dissection `full`.  Returns whether it took one. */
+static int fast_key_agrees(const uint8_t *frame, size_t caplen, uint32_t linktype,
+                           const hf_flow_packet *full)
+{
+    hf_flow_packet fast;
+    memset(&fast, 0xAB, sizeof fast);   /* every field it claims must be written */
+    if (!hf_flow_key_from_frame(frame, caplen, linktype, &fast)) return 0;
+    CHECK_EQ_INT(fast.has_key, full->has_key);
+    CHECK_EQ_INT(fast.tcp_flags, full->tcp_flags);
+    CHECK(memcmp(&fast.key, &full->key, sizeof fast.key) == 0);
+    return 1;
+}
+
+/* Dissect `frame` as Ethernet and fill a packet's key (and check the fast path agrees). */
 static hf_flow_packet key_of(const uint8_t *frame, size_t caplen)
 {
     hf_dissection d;
@@ -1102,6 +1118,7 @@ static hf_flow_packet key_of(const uint8_t *frame, size_t caplen)
     p.tcp_flags = 0xEE;  /* must be overwritten */
     CHECK_EQ_INT(hf_dissect_packet(frame, caplen, HF_LINKTYPE_ETHERNET, &d), HF_OK);
     CHECK_EQ_INT(hf_flow_key_from_dissection(frame, caplen, &d, &p), HF_OK);
+    fast_keys += fast_key_agrees(frame, caplen, HF_LINKTYPE_ETHERNET, &p);
     return p;
 }
 
@@ -1241,6 +1258,103 @@ static void test_key_from_dissection(void)
     CHECK_EQ_INT(hf_dissect_packet(f, n, HF_LINKTYPE_ETHERNET, &d), HF_OK);
     CHECK_EQ_INT(hf_flow_key_from_dissection(f, n, &d, NULL), HF_ARGUMENT);
     CHECK_EQ_INT(hf_flow_key_from_dissection(NULL, 5, &d, &p), HF_ARGUMENT);
+}
+
+/* hf_flow_key_from_frame: which frames it takes, and on those (and on every cut and many
+ * one-byte changes of them) the key of the full dissection. */
+static void test_key_from_frame(void)
+{
+    uint8_t base[8][120];
+    size_t lengths[8], n;
+    int frames = 0;
+    /* 0: IPv4 TCP; 1: IPv4 UDP; 2: IPv4 TCP with 4 bytes of options (ihl 6); 3: IPv4 UDP first
+     * fragment (MF); 4: IPv6 TCP; 5: IPv6 UDP; 6: IPv4 TCP, total length cutting the TCP header
+     * to 10 bytes; 7: IPv6 with Hop-by-Hop then UDP (left to the dissection) */
+    n = put_ether(base[0], 0x0800);
+    n += put_ipv4(base[0] + n, TCP, 0, A_CLIENT, SERVER, 20);
+    lengths[0] = n + put_tcp(base[0] + n, 1234, 80, SYN | ACK);
+    n = put_ether(base[1], 0x0800);
+    n += put_ipv4(base[1] + n, UDP, 0x4000, A_CLIENT, SERVER, 12);
+    lengths[1] = n + put_udp(base[1] + n, 5353, 53, 4);
+    memcpy(base[2], base[0], lengths[0]);
+    base[2][14] = 0x46;
+    base[2][17] = 44;
+    memmove(base[2] + 38, base[2] + 34, 20);
+    memset(base[2] + 34, 1, 4);    /* NOP options */
+    lengths[2] = lengths[0] + 4;
+    n = put_ether(base[3], 0x0800);
+    n += put_ipv4(base[3] + n, UDP, 0x2000, A_CLIENT, SERVER, 12);
+    lengths[3] = n + put_udp(base[3] + n, 5353, 53, 4);
+    for (int k = 4; k <= 5; k++) {
+        n = put_ether(base[k], 0x86dd);
+        memset(base[k] + n, 0, 40);
+        base[k][n] = 0x60;
+        base[k][n + 5] = k == 4 ? 20 : 12;
+        base[k][n + 6] = k == 4 ? TCP : UDP;
+        base[k][n + 7] = 64;
+        base[k][n + 8] = 0x20; base[k][n + 23] = 1; base[k][n + 24] = 0x20; base[k][n + 39] = 2;
+        n += 40;
+        lengths[k] = n + (k == 4 ? put_tcp(base[k] + n, 443, 50000, ACK)
+                                 : put_udp(base[k] + n, 123, 123, 4));
+    }
+    memcpy(base[6], base[0], lengths[0]);
+    base[6][17] = 30;
+    lengths[6] = lengths[0];
+    memcpy(base[7], base[5], lengths[5]);
+    base[7][20] = 0;
+    static const uint8_t hop_by_hop[8] = {17, 0, 1, 4, 0, 0, 0, 0};
+    memmove(base[7] + 62, base[7] + 54, 12);
+    memcpy(base[7] + 54, hop_by_hop, 8);
+    base[7][19] = 20;
+    lengths[7] = lengths[5] + 8;
+
+    /* taken: whole frames 0..5; not taken: 6 (TCP cut by total length), 7 (extension header),
+     * another link type, VLAN, a cut inside the IPv4 header */
+    int expected[8] = {1, 1, 1, 1, 1, 1, 0, 0};
+    hf_flow_packet p;
+    for (int k = 0; k < 8; k++) {
+        int before = fast_keys;
+        p = key_of(base[k], lengths[k]);
+        CHECK_EQ_INT(fast_keys - before, expected[k]);
+    }
+    CHECK_EQ_INT(hf_flow_key_from_frame(base[0], lengths[0], HF_LINKTYPE_RAW, &p), 0);
+    CHECK_EQ_INT(hf_flow_key_from_frame(base[0], 14 + 19, HF_LINKTYPE_ETHERNET, &p), 0);
+    CHECK_EQ_INT(hf_flow_key_from_frame(NULL, 0, HF_LINKTYPE_ETHERNET, &p), 0);
+    uint8_t vlan[140];
+    memcpy(vlan, base[0], 12);
+    vlan[12] = 0x81; vlan[13] = 0; vlan[14] = 0; vlan[15] = 5;
+    memcpy(vlan + 16, base[0] + 12, lengths[0] - 12);
+    CHECK_EQ_INT(hf_flow_key_from_frame(vlan, lengths[0] + 4, HF_LINKTYPE_ETHERNET, &p), 0);
+    /* the fast path's key on frame 0: 10.0.0.1:1234 -> 10.0.0.2:80, SYN|ACK */
+    CHECK_EQ_INT(hf_flow_key_from_frame(base[0], lengths[0], HF_LINKTYPE_ETHERNET, &p), 1);
+    CHECK_EQ_INT(p.has_key, 1);
+    CHECK_EQ_INT(p.key.family, 4);
+    CHECK_EQ_INT(key_ip(&p.key, 0), A_CLIENT);
+    CHECK_EQ_INT(p.key.port[1], 80);
+    CHECK_EQ_INT(p.tcp_flags, SYN | ACK);
+
+    /* every cut of every frame, and each of the first 64 bytes set to 0x00, 0x0f, 0x45, 0xff */
+    static const uint8_t values[4] = {0x00, 0x0f, 0x45, 0xff};
+    int taken = 0;
+    for (int k = 0; k < 8; k++) {
+        for (size_t cut = 0; cut <= lengths[k]; cut++, frames++) {
+            int before = fast_keys;
+            (void)key_of(base[k], cut);
+            taken += fast_keys - before;
+        }
+        for (size_t at = 0; at < 64 && at < lengths[k]; at++) {
+            for (int v = 0; v < 4; v++, frames++) {
+                uint8_t f[140];
+                memcpy(f, base[k], lengths[k]);
+                f[at] = values[v];
+                int before = fast_keys;
+                (void)key_of(f, lengths[k]);
+                taken += fast_keys - before;
+            }
+        }
+    }
+    printf("hf_flow_key_from_frame: %d of %d edge frames taken, every key equal\n", taken, frames);
+    CHECK(taken > frames / 4);
 }
 
 /* materialize: bytes are made only for packets the flow keeps; a failure aborts the add. */
@@ -1413,6 +1527,7 @@ int main(void)
     test_file_mode_and_non_ip();
     test_arguments();
     test_key_from_dissection();
+    test_key_from_frame();
     test_scenario_sanity_and_seed();
     test_allocation_failures();
     return CHECK_REPORT();

@@ -11,12 +11,15 @@
  * inside the frame), preprocessed in NONE and HEADER mode with every anonymize mode, and its
  * dedup key computed.  Preprocessing must be deterministic (same map, same bytes) and the
  * anonymize mode must not change the length of the output (addresses are replaced in place).
+ * The flow key hf_flow_key_from_frame takes straight from the bytes, when it takes one, must be
+ * the key of the full dissection (flows.h).
  */
 #include <string.h>
 
 #include "anonymize.h"
 #include "bytes.h"
 #include "dissect.h"
+#include "flows.h"
 #include "fuzz_common.h"
 #include "preprocess.h"
 
@@ -84,6 +87,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(hf_dissect_packet(copy, caplen, linktype, &again) == HF_OK);
     FUZZ_CHECK(again.layer_count == d.layer_count);
     FUZZ_CHECK(memcmp(again.layers, d.layers, sizeof d.layers[0] * (size_t)d.layer_count) == 0);
+
+    hf_flow_packet fast, full;
+    memset(&fast, 0, sizeof fast);
+    memset(&full, 0, sizeof full);
+    FUZZ_CHECK(hf_flow_key_from_dissection(copy, caplen, &d, &full) == HF_OK);
+    if (hf_flow_key_from_frame(copy, caplen, linktype, &fast)) {
+        FUZZ_CHECK(fast.has_key == full.has_key && fast.tcp_flags == full.tcp_flags);
+        FUZZ_CHECK(memcmp(&fast.key, &full.key, sizeof fast.key) == 0);
+    }
 
     hf_buf out = HF_BUF_INIT, out2 = HF_BUF_INIT, key = HF_BUF_INIT, key2 = HF_BUF_INIT;
     for (int mode = HF_PREPROCESS_NONE; mode <= HF_PREPROCESS_HEADER; mode++) {
