@@ -473,15 +473,11 @@ class Suite:
         out, fig = self.runner.run(cmd, env=child_env() if env is None else env, cwd=cwd)
         return parse_child(out), fig
 
-    def extract(self, name, spec, image="flow-tiled-fixed", preprocess="NONE", output="arrays",
-                packet_limit=64, impl="ours", threads=0, level=None, filt=None, repeats=None,
-                min_seconds=None, group="packets", image_args=None, batch=False, two_call=False,
-                split=None, alternate_bare=False):
-        """alternate_bare: run the bare loop over the same input before each repeat (bare, ours,
-        bare, ours, ...) and compare to those runs, so that the machine's drift (up to 40 %
-        between minutes on this VM) affects both sides alike -- the headline target."""
-        if not self.wanted(name):
-            return None
+    def extract_runner(self, spec, image="flow-tiled-fixed", preprocess="NONE",
+                       output="arrays", packet_limit=64, impl="ours", threads=0, level=None,
+                       filt=None, min_seconds=None, image_args=None, batch=False, two_call=False,
+                       split=None):
+        """One run of an extract row (a child process): (its result, process figures)."""
         params = {"kind": "extract", "impl": impl, "input": spec, "image": image,
                   "preprocess": preprocess, "output": output, "packet_limit": packet_limit,
                   "threads": threads, "level": level, "filter": filt, "image_args": image_args,
@@ -489,19 +485,44 @@ class Suite:
                   "batch": batch, "two_call": two_call, "split": split}
         if impl == "1.1.1":
             python, env = self.oracle
-            fn = lambda: self.child(params, python=python, env=env, cwd=tempfile.gettempdir())
-        else:
-            fn = lambda: self.child(params)
-        if alternate_bare:
-            bare_one = self.bare_runner(spec)
-            pairs = [(bare_one(), fn()) for _ in range(repeats or self.repeats)]
-            self.bare_loop(spec, "bare pcap_next_ex loop (C), alternating with the next row",
-                           runs=[b for b, _ in pairs])
-            runs = [r for _, r in pairs]
-        else:
-            runs = self.repeat(fn, repeats)
+            return lambda: self.child(params, python=python, env=env, cwd=tempfile.gettempdir())
+        return lambda: self.child(params)
+
+    def extract_row(self, name, spec, runs, group="packets"):
         packets, nbytes = self.counts[spec]
         return self.add_row(name, spec, runs, packets=packets, nbytes=nbytes, group=group)
+
+    def alternating(self, *runners, repeats=None):
+        """Run the runners in turn (a, b, a, b, ...) `repeats` times: drift of the machine (up to
+        40 % between minutes on this VM) then affects each alike, where a ratio between them is
+        a target.  Returns one list of runs per runner."""
+        rounds = [[one() for one in runners] for _ in range(repeats or self.repeats)]
+        return [[r[i] for r in rounds] for i in range(len(runners))]
+
+    def extract(self, name, spec, repeats=None, group="packets", alternate_bare=False, **kw):
+        """alternate_bare: the bare loop over the same input runs before each repeat and the row
+        compares to those runs (the headline target)."""
+        if not self.wanted(name):
+            return None
+        fn = self.extract_runner(spec, **kw)
+        if alternate_bare:
+            bare, runs = self.alternating(self.bare_runner(spec), fn, repeats=repeats)
+            self.bare_loop(spec, "bare pcap_next_ex loop (C), alternating with the next row",
+                           runs=bare)
+        else:
+            runs = self.repeat(fn, repeats)
+        return self.extract_row(name, spec, runs, group)
+
+    def extract_pair(self, first, second, spec, group, **common):
+        """Two extract rows whose runs alternate (see alternating); `first`/`second` are
+        (name, options).  Returns both rows (None if not wanted)."""
+        (name_a, kw_a), (name_b, kw_b) = first, second
+        if not (self.wanted(name_a) and self.wanted(name_b)):
+            return None, None
+        runs_a, runs_b = self.alternating(self.extract_runner(spec, **common, **kw_a),
+                                          self.extract_runner(spec, **common, **kw_b))
+        return (self.extract_row(name_a, spec, runs_a, group),
+                self.extract_row(name_b, spec, runs_b, group))
 
     def png(self, name, raw, w, h, level, filt, mode="encode", threads=1):
         params = {"kind": "png", "raw": raw, "width": w, "height": h, "level": level,
@@ -656,18 +677,17 @@ class Suite:
 
         print("[cores: threads over files, PNG dominated (FTF 32/8 -> 256x256 PNG, L6 adaptive)]")
         big_tiles = [32, 0, 8]
-        t1 = self.extract("ours FTF 32/8 NONE -> PNG L6, threads=1", small, output="png",
-                          threads=1, level=6, filt=-1, group="threads", image_args=big_tiles)
-        t2 = self.extract("ours FTF 32/8 NONE -> PNG L6, threads=2", small, output="png",
-                          threads=2, level=6, filt=-1, group="threads", image_args=big_tiles)
+        # 1 and 2 threads alternate: their ratio is the target
+        png_l6 = dict(output="png", level=6, filt=-1, image_args=big_tiles)
+        t1, t2 = self.extract_pair(("ours FTF 32/8 NONE -> PNG L6, threads=1", dict(threads=1)),
+                                   ("ours FTF 32/8 NONE -> PNG L6, threads=2", dict(threads=2)),
+                                   small, "threads", **png_l6)
         ta = self.extract("ours FTF 32/8 NONE -> arrays, threads=1", small, threads=1,
                           group="threads", image_args=big_tiles)
-        b1 = self.extract("ours FTF 32/8 NONE -> PNG L6, batch threads=1", small, output="png",
-                          threads=1, level=6, filt=-1, group="threads", image_args=big_tiles,
-                          batch=True)
-        b2 = self.extract("ours FTF 32/8 NONE -> PNG L6, batch threads=2", small, output="png",
-                          threads=2, level=6, filt=-1, group="threads", image_args=big_tiles,
-                          batch=True)
+        b1, b2 = self.extract_pair(
+            ("ours FTF 32/8 NONE -> PNG L6, batch threads=1", dict(threads=1)),
+            ("ours FTF 32/8 NONE -> PNG L6, batch threads=2", dict(threads=2)),
+            small, "threads", batch=True, **png_l6)
         ba = self.extract("ours FTF 32/8 NONE -> arrays, batch threads=1", small, threads=1,
                           group="threads", image_args=big_tiles, batch=True)
 
