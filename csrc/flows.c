@@ -100,6 +100,7 @@ struct hf_flow_table {
 /* A bounded flow's first block holds this many kept bytes (first_block), for at most
  * FIRST_BLOCK_ROOM_MAX bytes of such blocks in all (~3,500 open flows at 256 bytes per packet). */
 #define FIRST_BLOCK_BYTES 2048
+#define FIRST_BLOCK_PACKET_BYTES 64   /* ... and views for FIRST_BLOCK_BYTES / 64 packets */
 #define FIRST_BLOCK_ROOM_MAX ((size_t)8 * 1024 * 1024)
 
 /* ------------------------------------------------------------------------------------------ */
@@ -651,7 +652,12 @@ static int first_block_size(const hf_flow_config *config, size_t *bytes, size_t 
         config->bytes_per_packet == 0)
         return 0;
     *bytes = byte_limit(config) < FIRST_BLOCK_BYTES ? byte_limit(config) : FIRST_BLOCK_BYTES;
-    size_t packets = FIRST_BLOCK_BYTES / config->bytes_per_packet;
+    /* Views for as many packets as the bytes hold at FIRST_BLOCK_PACKET_BYTES each, not at
+     * bytes_per_packet: most kept packets are short (ACKs), and views sized for 256-byte packets
+     * (8) made most flows of the session benchmark grow their block twice just for views. */
+    size_t per_packet = config->bytes_per_packet < FIRST_BLOCK_PACKET_BYTES
+                        ? config->bytes_per_packet : FIRST_BLOCK_PACKET_BYTES;
+    size_t packets = FIRST_BLOCK_BYTES / per_packet;
     *views = geometric_views(config, packets < config->max_packets ? packets : config->max_packets);
     return 1;
 }

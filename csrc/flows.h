@@ -95,7 +95,8 @@
  *   about 300 bytes of records plus its kept bytes and 16 bytes per kept packet, both grown
  *   geometrically (at most 2x, capped by max_packets * bytes_per_packet).  First blocks: a new
  *   flow whose size is bounded (max_packets and bytes_per_packet set) starts with room for 2048
- *   bytes of packets and their views if the table, block included, then holds at most half its
+ *   bytes of packets and views for 2048 / min(bytes_per_packet, 64) of them (at most
+ *   max_packets) if the table, block included, then holds at most half its
  *   limit and its open first blocks stay within 8 MiB and a quarter of the limit; that room is
  *   accounted, and before anything is evicted every open first block is shrunk to its geometric
  *   size, so evictions (and every result) are exactly those of geometric growth; memory_bytes
