@@ -142,7 +142,7 @@ def test_concrete_shapes(demo_run):
 
 def test_sample_specific_shapes(demo_run, default_sample):
     if not default_sample:
-        pytest.skip("the fetched sample is not the pinned http.pcap (other Debian version?)")
+        skip_unless_ci("the fetched sample is not the pinned http.pcap (other Debian version?)")
     ent = demo_run["entries"]
     # 43 packets, the longest 1434 bytes: one row each in FlowImage (rows), shown x2
     assert ent["flow_rows_none.png"]["shape"] == [43, 1434]
@@ -239,7 +239,7 @@ def test_docs_images_are_current(demo_run, default_sample):
     To refresh the pictures after a deliberate change:
     python -m heifip.demo --out /tmp/d && cp /tmp/d/<the same names> docs/images/"""
     if not default_sample:
-        pytest.skip("the fetched sample is not the pinned http.pcap")
+        skip_unless_ci("the fetched sample is not the pinned http.pcap")
     docs = sorted((REPO / "docs" / "images").glob("*.png"))
     assert docs, "docs/images/ has no pictures"
     exact = os.environ.get("HEIFIP_DOCS_EXACT") == "1"
