@@ -62,7 +62,7 @@ void hf_anonymizer_init(hf_anonymizer *anonymizer, hf_anonymize_mode mode, uint6
     anonymizer->mode = mode;
     anonymizer->key[0] = hf_anonymize_mix64_(seed + 0x9e3779b97f4a7c15ULL);
     anonymizer->key[1] = hf_anonymize_mix64_(seed + 2 * 0x9e3779b97f4a7c15ULL);
-    /* splitmix64 continued: the RANDOM stream's key words (see key_stream). */
+    /* splitmix64 continued: the RANDOM stream's key words (see hf_address_map_key_stream_). */
     for (int i = 0; i < 10; i++)
         anonymizer->stream_key[i] = hf_anonymize_mix64_(seed + (uint64_t)(3 + i) * 0x9e3779b97f4a7c15ULL);
 }
@@ -114,7 +114,7 @@ static inline uint64_t prefix_word(const uint8_t *p, size_t n, size_t i)
  * ~3 ns per packet against ~26 ns for SipHash-1-3's 12 rounds.  Each pair has its own key words,
  * so moving bytes within the prefix changes the stream.  CONSISTENT pseudonyms, which are meant to
  * be unlinkable without the seed, keep SipHash-2-4. */
-static void key_stream(hf_address_map *map)
+void hf_address_map_key_stream_(hf_address_map *map)
 {
     const uint64_t *k = map->anonymizer->stream_key;
     const uint8_t *p = map->frame;
@@ -162,10 +162,8 @@ static hf_anonymize_words_ pseudonym_words(const hf_anonymizer *a, const uint8_t
     return out;
 }
 
-void hf_address_map_key_stream_(hf_address_map *map) { key_stream(map); }
-
-/* Every case but the RANDOM replacement of a 4-, 6- or 16-byte address (the inline
- * hf_address_map_apply): the other modes, other lengths. */
+/* Every case but the RANDOM replacement of an address of up to 16 bytes (the inline
+ * hf_address_map_apply): the other modes, and lengths over 16. */
 void hf_address_map_apply_other_(hf_address_map *map, uint8_t *address, size_t length)
 {
     const hf_anonymizer *a = map->anonymizer;
@@ -184,15 +182,7 @@ void hf_address_map_apply_other_(hf_address_map *map, uint8_t *address, size_t l
         }
         break;
     case HF_ANONYMIZE_RANDOM:
-        if (!map->stream_ready) key_stream(map);
-        if (length <= 16) {
-            uint64_t low, high;
-            hf_anonymize_load_(address, length, &low, &high);
-            map->applied++;
-            replacement = hf_anonymize_random_words_(map, length, low, high);
-            hf_anonymize_store_(address, replacement.low, replacement.high, length);
-            return;
-        }
+        if (!map->stream_ready) hf_address_map_key_stream_(map);
         break;
     }
     /* length > 16: not an address length we know: plain stream bytes, no memo */
