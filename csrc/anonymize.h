@@ -37,6 +37,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common.h"
+
 typedef enum hf_anonymize_mode {
     HF_ANONYMIZE_RANDOM = 0,
     HF_ANONYMIZE_CONSISTENT,
@@ -189,18 +191,26 @@ static inline hf_anonymize_words_ hf_anonymize_random_words_(const hf_address_ma
     return out;
 }
 
-static inline void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length)
+/* hf_address_map_apply when the caller knows the mode is RANDOM and length <= 16 (preprocess
+ * checks the mode once per packet and calls this with constant lengths, which then fold). */
+static HF_ALWAYS_INLINE void hf_address_map_apply_random(hf_address_map *map, uint8_t *address,
+                                                         size_t length)
 {
-    if (map->anonymizer->mode != HF_ANONYMIZE_RANDOM || length > 16) {
-        hf_address_map_apply_other_(map, address, length);
-        return;
-    }
     if (!map->stream_ready) hf_address_map_key_stream_(map);
     uint64_t low, high;
     hf_anonymize_load_(address, length, &low, &high);
     map->applied++;
     hf_anonymize_words_ replacement = hf_anonymize_random_words_(map, length, low, high);
     hf_anonymize_store_(address, replacement.low, replacement.high, length);
+}
+
+static inline void hf_address_map_apply(hf_address_map *map, uint8_t *address, size_t length)
+{
+    if (map->anonymizer->mode != HF_ANONYMIZE_RANDOM || length > 16) {
+        hf_address_map_apply_other_(map, address, length);
+        return;
+    }
+    hf_address_map_apply_random(map, address, length);
 }
 
 #endif /* HF_ANONYMIZE_H */

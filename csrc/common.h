@@ -72,6 +72,14 @@ hf_status hf_error_set(hf_error *error, hf_status status, int64_t record_index,
 #define HF_NEVER(x) ((x) ? 1 : 0)
 #endif
 
+/* Force inlining where a call site's constant arguments must specialise the body (GCC's
+ * partial inlining otherwise keeps one generic out-of-line copy). */
+#if defined(__GNUC__)
+#define HF_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define HF_ALWAYS_INLINE inline
+#endif
+
 /* Allocation.  hf_free(NULL) does nothing.  hf_realloc returns NULL on failure and leaves the
  * old block valid (unlike a bare `p = realloc(p, n)` leak). */
 void *hf_malloc(size_t size);
