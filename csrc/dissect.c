@@ -449,10 +449,15 @@ static void dissect_ipv4(hf_dissector *d, size_t offset, size_t end, int error_q
         }
         return;
     }
-    uint8_t version_ihl = hf_dissector_byte_or_zero(d, offset);
-    uint16_t total_length = hf_dissector_be16_or_zero(d, offset + 2);
-    uint16_t fragment = hf_dissector_be16_or_zero(d, offset + 6);
-    uint8_t protocol = hf_dissector_byte_or_zero(d, offset + 9);
+    const uint8_t *h = hf_dissector_span(d, offset, 20);
+    if (HF_NEVER(h == NULL)) {  /* [offset, end) lies inside the frame */
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    uint8_t version_ihl = h[0];
+    uint16_t total_length = hf_span_be16(h, 2);
+    uint16_t fragment = hf_span_be16(h, 6);
+    uint8_t protocol = h[9];
     size_t header_length = (size_t)(version_ihl & 15) * 4;
     if (header_length < 20) {
         /* ihl < 5: scapy's options slice would be negative; we keep the 20 fixed bytes and treat
@@ -520,8 +525,13 @@ static void dissect_ipv6(hf_dissector *d, size_t offset, size_t end, int error_q
             hf_dissector_add_raw(d, offset, end);
         return;
     }
-    uint16_t payload_length = hf_dissector_be16_or_zero(d, offset + 4);
-    uint8_t next_header = hf_dissector_byte_or_zero(d, offset + 6);
+    const uint8_t *h = hf_dissector_span(d, offset, 40);
+    if (HF_NEVER(h == NULL)) {  /* [offset, end) lies inside the frame */
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    uint16_t payload_length = hf_span_be16(h, 4);
+    uint8_t next_header = h[6];
     size_t payload_start = offset + 40;
     size_t data_length = end - payload_start;
     size_t claimed = payload_length;
@@ -719,8 +729,9 @@ static void dissect_tcp(hf_dissector *d, size_t offset, size_t end, int error_qu
 {
     size_t available = end - offset;
     hf_layer_kind kind = error_quote ? HF_LAYER_ERROR_QUOTE : HF_LAYER_TCP;
-    uint16_t source_port = hf_dissector_be16_or_zero(d, offset), destination_port = hf_dissector_be16_or_zero(d, offset + 2);
     if (available < 20) {
+        uint16_t source_port = hf_dissector_be16_or_zero(d, offset);
+        uint16_t destination_port = hf_dissector_be16_or_zero(d, offset + 2);
         if (at_field_boundary(available, tcp_field_boundaries)) {
             int index = hf_dissector_add_layer(d, kind, offset, available, end, HF_LAYER_FLAG_PARTIAL);
             hf_dissection *o = d->out;
@@ -738,7 +749,13 @@ static void dissect_tcp(hf_dissector *d, size_t offset, size_t end, int error_qu
         }
         return;
     }
-    uint8_t data_offset = (uint8_t)(hf_dissector_byte_or_zero(d, offset + 12) >> 4);
+    const uint8_t *h = hf_dissector_span(d, offset, 20);
+    if (HF_NEVER(h == NULL)) {  /* [offset, end) lies inside the frame */
+        hf_dissector_add_raw(d, offset, end);
+        return;
+    }
+    uint16_t source_port = hf_span_be16(h, 0), destination_port = hf_span_be16(h, 2);
+    uint8_t data_offset = (uint8_t)(h[12] >> 4);
     size_t header_length = (size_t)(data_offset < 5 ? 5 : data_offset) * 4;
     if (header_length > available) header_length = available; /* §1.4: options cut short */
     int index = hf_dissector_add_layer(d, kind, offset, header_length, end, 0);
@@ -748,8 +765,7 @@ static void dissect_tcp(hf_dissector *d, size_t offset, size_t end, int error_qu
         o->transport.protocol = 6;
         o->transport.source_port = source_port;
         o->transport.destination_port = destination_port;
-        o->transport.tcp_flags = (uint16_t)(((hf_dissector_byte_or_zero(d, offset + 12) & 1) << 8) |
-                                            hf_dissector_byte_or_zero(d, offset + 13));
+        o->transport.tcp_flags = (uint16_t)(((h[12] & 1) << 8) | h[13]);
     }
     offset += header_length;
     if (offset >= end) return;
