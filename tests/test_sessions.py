@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import heifip
-from heifip.errors import HeifipError
+from heifip.errors import CaptureDamageWarning, HeifipError
 from heifip.extractor import FIPExtractor
 from heifip.images.flow import FlowImage
 
@@ -257,20 +257,27 @@ def test_per_packet_images_share_their_flows_meta(capture):
         at += len(flow.packets)
 
 
-def test_one_flow_reader_from_two_threads(tmp_path):
+@pytest.mark.parametrize("tiled", [False, True])
+def test_one_flow_reader_from_two_threads(tmp_path, tiled):
     """A FlowReader runs its job without the GIL; a second thread's __next__ meanwhile raises
     ValueError (as a generator already executing does) instead of touching the job.  Retrying
-    threads together get every flow exactly once."""
+    threads together get every flow exactly once -- also when the reader renders fixed-shape
+    images in batches."""
     import threading
     from heifip import _core
-    from heifip.sessions import _readers
+    from heifip.images.flow_tiled_fixed import FlowImageTiledFixed
+    from heifip.sessions import _readers, bind_image_arguments, render_arguments
+    image = None
+    if tiled:
+        image = dict(kind=FlowImageTiledFixed._kind, min_dim=0, max_dim=0, **render_arguments(
+            bind_image_arguments(FlowImageTiledFixed, (), {"dim": 4, "cols": 2})))
     records = [(ether(ipv4(udp(bytes(i % 7), sport=1000 + i % 100, dport=53), proto=17)),
                 1_700_000_000 + i / 1000) for i in range(20000)]   # 100 flows within 20 s
     path = write_pcap(tmp_path / "many.pcap", records)
 
     def reader():
         [(_, r)] = _readers(str(path), "session", "NONE", None, 300.0, 1800.0, 0, 0, None,
-                            _core.DEFAULT_MAX_MEMORY_BYTES, False, "zero", 0, 0)
+                            _core.DEFAULT_MAX_MEMORY_BYTES, False, "zero", 0, 0, image)
         return r
     serial = [m.first_record for _, m in reader()]
     assert len(serial) == 100
@@ -293,3 +300,35 @@ def test_one_flow_reader_from_two_threads(tmp_path):
         t.join()
     assert sorted(got) == sorted(serial)
     assert all(r == "FlowReader already executing in another thread" for r in refused)
+
+
+def test_tiled_fixed_images_come_in_batches_but_the_end_after_them(tmp_path):
+    """The fixed-shape reader renders up to eight images per GIL release (FIXED_SHAPE_BATCH):
+    its items are still each flow's own image in emission order, and the job's end -- here the
+    damage of a cut last record -- becomes visible only once every image before it is out."""
+    from heifip import _core
+    from heifip.images.flow_tiled_fixed import FlowImageTiledFixed
+    from heifip.sessions import _readers, bind_image_arguments, render_arguments
+    records = [(ether(ipv4(udp(bytes([i]) * (i % 5 + 1), sport=2000 + i % 19, dport=53),
+                           proto=17)), 1_700_000_000 + i / 100) for i in range(190)]
+    path = tmp_path / "cut.pcap"
+    write_pcap(path, records)
+    with open(path, "r+b") as f:          # the last record loses 3 of its bytes
+        f.truncate(len(f.read()) - 3)
+    with pytest.warns(CaptureDamageWarning, match="record 189"):
+        flows = list(heifip.flows(str(path), anonymize="zero"))
+    assert len(flows) == 19               # three batches: 8 + 8 + 3
+    image = dict(kind=FlowImageTiledFixed._kind, min_dim=0, max_dim=0, **render_arguments(
+        bind_image_arguments(FlowImageTiledFixed, (), {"dim": 4, "cols": 2})))
+    [(_, reader)] = _readers(str(path), "session", "NONE", None, 300.0, 1800.0, 0, 0, None,
+                             _core.DEFAULT_MAX_MEMORY_BYTES, False, "zero", 0, 0, image)
+    got = []
+    for array, meta in reader:
+        assert reader.damage is None      # the end is not reported before the last image
+        got.append((array, meta.first_record))
+    assert reader.damage is not None and reader.damage[0] == 189
+    assert [first for _, first in got] == [f.meta.first_record for f in flows]
+    for (array, _), flow in zip(got, flows):
+        expected = FlowImageTiledFixed(flow.packets, dim=4, cols=2).matrix
+        assert array.shape == (8, 8) and np.array_equal(array, expected)
+    assert next(reader, None) is None     # exhausted for good
