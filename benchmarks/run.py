@@ -525,16 +525,20 @@ class Suite:
         return (self.extract_row(name_a, spec, runs_a, group),
                 self.extract_row(name_b, spec, runs_b, group))
 
-    def png(self, name, raw, w, h, level, filt, mode="encode", threads=1):
+    def png_runner(self, raw, w, h, level, filt, mode="encode", threads=1):
         params = {"kind": "png", "raw": raw, "width": w, "height": h, "level": level,
                   "filter": filt, "mode": mode, "min_seconds": self.min_seconds,
                   "threads": threads}
-        runs = self.repeat(lambda: self.child(params))
+        return lambda: self.child(params)
+
+    def png(self, name, raw, w, h, level, filt, mode="encode", threads=1, runs=None):
+        """runs: already measured (alternating with the libdeflate baseline)."""
+        if runs is None:
+            runs = self.repeat(self.png_runner(raw, w, h, level, filt, mode, threads))
         return self.add_row(name, None, runs, raw_bytes=[r["raw_bytes"] for r, _ in runs],
                             group="png")
 
-    def deflate(self, name, raw, w, h, level, crc):
-        n_img = os.path.getsize(raw) // (w * h)
+    def deflate_runner(self, raw, w, h, level, crc):
         # enough repetitions for ~min_seconds (calibrated on one short run)
         exe = os.path.join(BIN, "deflate_baseline")
         probe = json.loads(subprocess.run([exe, raw, str(w), str(h), "1", str(level)],
@@ -545,8 +549,12 @@ class Suite:
             out, fig = self.runner.run([exe, raw, str(w), str(h), str(reps), str(level)]
                                        + (["crc"] if crc else []))
             return json.loads(out), fig
-        runs = self.repeat(one)
-        del n_img
+        return one
+
+    def deflate(self, name, raw, w, h, level, crc, runs=None):
+        """runs: already measured (alternating with our writer)."""
+        if runs is None:
+            runs = self.repeat(self.deflate_runner(raw, w, h, level, crc))
         return self.add_row(name, None, runs, raw_bytes=[r["raw_bytes"] for r, _ in runs],
                             group="png")
 
@@ -669,10 +677,15 @@ class Suite:
             raws[(w, h)] = raw
         png_pairs = []
         for (w, h), raw in raws.items():
-            base = self.deflate("libdeflate L1 f0 direct (C) %dx%d" % (w, h), raw, w, h, 1, False)
+            # the target's two sides alternate (see alternating): libdeflate direct, ours
+            direct_runs, ours_runs = self.alternating(self.deflate_runner(raw, w, h, 1, False),
+                                                      self.png_runner(raw, w, h, 1, 0))
+            base = self.deflate("libdeflate L1 f0 direct (C) %dx%d" % (w, h), raw, w, h, 1, False,
+                                runs=direct_runs)
             basec = self.deflate("libdeflate L1 f0 + IDAT crc32 (C) %dx%d" % (w, h), raw, w, h, 1,
                                  True)
-            ours = self.png("ours encode_png L1 f0 %dx%d" % (w, h), raw, w, h, 1, 0)
+            ours = self.png("ours encode_png L1 f0 %dx%d" % (w, h), raw, w, h, 1, 0,
+                            runs=ours_runs)
             self.png("ours save_png L1 f0 to file %dx%d" % (w, h), raw, w, h, 1, 0, mode="file")
             self.png("ours save_pngs L1 f0 to files, batch %dx%d" % (w, h), raw, w, h, 1, 0,
                      mode="batch")
