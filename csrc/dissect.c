@@ -415,7 +415,10 @@ static void dissect_ppi(hf_dissector *d, size_t offset, size_t end)
 
 static const uint8_t ipv4_field_boundaries[] = {1, 2, 4, 6, 8, 9, 10, 12, 16, 0};
 
-static void record_ipv4_facts(hf_dissector *d, size_t offset, size_t available)
+/* `header`: the 20-byte fixed header when present (a checked span), else NULL (a cut header:
+ * its missing fields read as 0). */
+static void record_ipv4_facts(hf_dissector *d, size_t offset, size_t available,
+                              const uint8_t *header)
 {
     hf_dissection *o = d->out;
     /* The first IPv4 wins even when an IPv6 layer came before it (4in6): it is the one 1.1.1
@@ -426,11 +429,18 @@ static void record_ipv4_facts(hf_dissector *d, size_t offset, size_t available)
     o->network.source_offset = offset + 12;
     o->network.destination_offset = offset + 16;
     o->network.address_length = available >= 20 ? 4 : 0;
-    o->network.protocol = hf_dissector_byte_or_zero(d, offset + 9);
-    uint16_t fragment = hf_dissector_be16_or_zero(d, offset + 6);
+    uint16_t fragment;
+    if (header != NULL) {
+        o->network.protocol = header[9];
+        fragment = hf_span_be16(header, 6);
+        o->network.identification = hf_span_be16(header, 4);
+    } else {
+        o->network.protocol = hf_dissector_byte_or_zero(d, offset + 9);
+        fragment = hf_dissector_be16_or_zero(d, offset + 6);
+        o->network.identification = hf_dissector_be16_or_zero(d, offset + 4);
+    }
     o->network.fragment_offset = (uint16_t)(fragment & 0x1fff);
     o->network.more_fragments = (uint8_t)((fragment >> 13) & 1);
-    o->network.identification = hf_dissector_be16_or_zero(d, offset + 4);
 }
 
 static void dissect_ipv4(hf_dissector *d, size_t offset, size_t end, int error_quote)
@@ -443,7 +453,7 @@ static void dissect_ipv4(hf_dissector *d, size_t offset, size_t end, int error_q
         if (at_field_boundary(available, ipv4_field_boundaries)) {
             int index = hf_dissector_add_layer(d, kind, offset, available, end, HF_LAYER_FLAG_PARTIAL);
             if (index >= 0 && !error_quote && d->out->first_ipv4 == index)
-                record_ipv4_facts(d, offset, available);
+                record_ipv4_facts(d, offset, available, NULL);
         } else {
             hf_dissector_add_raw(d, offset, end);
         }
@@ -467,7 +477,7 @@ static void dissect_ipv4(hf_dissector *d, size_t offset, size_t end, int error_q
     if (header_length > available) header_length = available; /* options cut short */
     int index = hf_dissector_add_layer(d, kind, offset, header_length, end, 0);
     if (index < 0) return;
-    if (!error_quote && d->out->first_ipv4 == index) record_ipv4_facts(d, offset, available);
+    if (!error_quote && d->out->first_ipv4 == index) record_ipv4_facts(d, offset, available, h);
     /* IP.extract_padding: payload = s[:len - ihl*4] when that is >= 0 (§1.4). */
     size_t payload_start = offset + header_length;
     size_t payload_end = end;
