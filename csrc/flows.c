@@ -186,9 +186,9 @@ static uint64_t ports_word(uint16_t port_a, uint16_t port_b, const hf_flow_key *
 }
 
 /* OUT: *swapped = 1 when the endpoints were packed in reverse order (symmetric only; a key
- * whose two endpoints are equal is never swapped, so it matches as direction 0). */
-/* pack_key, hash_packed and table_lookup run for every packet and are forced inline: as calls
- * they cost 22 of ~1,400 instructions per packet (callgrind, session benchmark). */
+ * whose two endpoints are equal is never swapped, so it matches as direction 0).  pack_key,
+ * hash_packed and table_lookup run for every packet and are forced inline: as calls they cost
+ * 22 of ~1,400 instructions per packet (callgrind, session benchmark). */
 static HF_ALWAYS_INLINE packed_key pack_key(const hf_flow_key *key, int symmetric,
                                              uint8_t *swapped)
 {
@@ -690,8 +690,8 @@ static void first_block(const hf_flow_table *table, size_t *bytes, size_t *views
 }
 
 /* Make room for a packet of `n` kept bytes in `*flow` (NULL: a new flow, created), which keeps
- * it (flow_keeps_next).  IN/OUT: *geometric = the flow's geometric byte capacity (0 for a new flow), updated
- * on success; OUT: *first = 1 if a new flow got a first block.  The block is never smaller than
+ * it (flow_keeps_next).  IN/OUT: *geometric = the flow's geometric byte capacity (0 for a new
+ * flow), updated on success; OUT: *first = 1 if a new flow got a first block.  The block is never smaller than
  * the geometric capacities (so its cost is never below theirs): it grows to the geometric byte
  * capacity as soon as that passes it, and its views grow when full, when they equal the
  * geometric ones (first_block_size), to the same next capacity.

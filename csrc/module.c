@@ -1310,7 +1310,8 @@ static void FlowReader_dealloc(FlowReader *self)
     Py_CLEAR(self->meta_type);
     Py_CLEAR(self->damage);
     for (int i = 0; i < FIXED_SHAPE_BATCH; i++) Py_CLEAR(self->arrays[i]);
-    for (int i = self->rendered_next; i < self->rendered_count; i++) hf_flow_free(self->rendered[i]);
+    for (int i = self->rendered_next; i < self->rendered_count; i++)
+        hf_flow_free(self->rendered[i]);
     Py_CLEAR(self->pending);
     Py_CLEAR(self->pending_meta);
     type->tp_free((PyObject *)self);
