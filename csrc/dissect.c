@@ -86,7 +86,10 @@ static void dissect_ether(hf_dissector *d, size_t offset, size_t end)
         return;
     }
     if (hf_dissector_add_layer(d, HF_LAYER_ETHER, offset, 14, end, 0) < 0) return;
-    dissect_ethertype(d, type, offset + 14, end);
+    /* dissect_ethertype's two commonest cases, without its dispatch. */
+    if (type == 0x0800 && offset + 14 < end) dissect_ipv4(d, offset + 14, end, 0);
+    else if (type == 0x86dd && offset + 14 < end) dissect_ipv6(d, offset + 14, end, 0);
+    else dissect_ethertype(d, type, offset + 14, end);
 }
 
 static void dissect_llc(hf_dissector *d, size_t offset, size_t end)
@@ -491,6 +494,11 @@ static void dissect_ipv4(hf_dissector *d, size_t offset, size_t end, int error_q
     }
     if (payload_start >= payload_end) return;
     int first_fragment = (fragment & 0x1fff) == 0;
+    /* The commonest case of dissect_ip_protocol, without its dispatch. */
+    if (protocol == 6 && first_fragment && !error_quote) {
+        dissect_tcp(d, payload_start, payload_end, 0);
+        return;
+    }
     dissect_ip_protocol(d, protocol, first_fragment, payload_start, payload_end, 0, error_quote);
 }
 
@@ -567,6 +575,10 @@ static void dissect_ipv6(hf_dissector *d, size_t offset, size_t end, int error_q
         hf_dissector_set_padding(d, payload_end);
     }
     if (payload_start >= payload_end) return;
+    if (next_header == 6 && !error_quote) {  /* dissect_ip_protocol's commonest case */
+        dissect_tcp(d, payload_start, payload_end, 0);
+        return;
+    }
     dissect_ip_protocol(d, next_header, 1, payload_start, payload_end, 1, error_quote);
 }
 
