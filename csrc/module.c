@@ -1268,6 +1268,8 @@ static PyType_Spec FlowInfo_spec = {
  * here so that no per-flow Python runs between the flow table and the arrays. */
 
 #define FIXED_SHAPE_BATCH 8
+/* ... but at most this many bytes of arrays ahead (one image ahead when an image is larger). */
+#define FIXED_SHAPE_BATCH_BYTES ((size_t)256 * 1024)
 
 typedef struct {
     PyObject_HEAD
@@ -1284,12 +1286,13 @@ typedef struct {
                               * single-threaded): another thread's __next__ then raises, as a
                               * generator already executing does */
     /* Rendering with a fixed image shape (hf_render_fixed_shape): the arrays of the next
-     * images are allocated ahead, so one release of the GIL finds up to FIXED_SHAPE_BATCH
-     * flows with an image and renders them (a GIL round trip per image cost ~2 % of the
+     * images are allocated ahead, so one release of the GIL finds up to `batch` flows with an
+     * image and renders them (a GIL round trip per image cost ~2 % of the
      * session benchmark).  The items are then yielded one by one, and the job's end (EOF or an
      * error) only after them, so the user sees what an unbatched reader would show. */
     int fixed_shape;
     hf_image_shape shape;    /* the fixed shape, if fixed_shape */
+    int batch;               /* images per batch: 1..FIXED_SHAPE_BATCH (FIXED_SHAPE_BATCH_BYTES) */
     PyArrayObject *arrays[FIXED_SHAPE_BATCH];  /* owned or NULL: where the next images go */
     hf_flow *rendered[FIXED_SHAPE_BATCH];      /* owned: the flow whose image is arrays[i] */
     int rendered_next, rendered_count;         /* [next, count) wait to be yielded */
@@ -1381,6 +1384,13 @@ static PyObject *FlowReader_new(PyTypeObject *type, PyObject *args, PyObject *kw
     self->render = kind != 0;
     self->image = image;
     self->fixed_shape = self->render && hf_render_fixed_shape(&image, &self->shape);
+    if (self->fixed_shape) {
+        /* No overflow: the shape is within HF_RENDER_MAX_IMAGE_BYTES (hf_render_shape). */
+        size_t bytes = self->shape.rows * self->shape.cols *
+                       hf_render_pixel_size(self->shape.pixel_type);
+        size_t fit = bytes ? FIXED_SHAPE_BATCH_BYTES / bytes : FIXED_SHAPE_BATCH;
+        self->batch = fit < 1 ? 1 : fit > FIXED_SHAPE_BATCH ? FIXED_SHAPE_BATCH : (int)fit;
+    }
     self->min_dim = min_dim;
     self->max_dim = max_dim;
     self->damage = Py_NewRef(Py_None);
@@ -1529,7 +1539,7 @@ static PyObject *next_fixed_shape_item(PyObject *module, FlowReader *self)
                                                         &self->batch_error);
         void *pixels[FIXED_SHAPE_BATCH];
         npy_intp dims[2] = {(npy_intp)self->shape.rows, (npy_intp)self->shape.cols};
-        for (int i = 0; i < FIXED_SHAPE_BATCH; i++) {
+        for (int i = 0; i < self->batch; i++) {
             if (self->arrays[i] == NULL) {
                 self->arrays[i] = (PyArrayObject *)PyArray_SimpleNew(
                     2, dims, numpy_type(self->shape.pixel_type));
@@ -1542,7 +1552,7 @@ static PyObject *next_fixed_shape_item(PyObject *module, FlowReader *self)
         int count = 0;
         self->busy = 1;   /* set and cleared with the GIL held */
         Py_BEGIN_ALLOW_THREADS
-        while (count < FIXED_SHAPE_BATCH &&
+        while (count < self->batch &&
                (status = next_fixed_shape_flow(self, pixels[count], &self->rendered[count],
                                                &self->batch_error)) == HF_OK)
             count++;

@@ -302,10 +302,12 @@ def test_one_flow_reader_from_two_threads(tmp_path, tiled):
     assert all(r == "FlowReader already executing in another thread" for r in refused)
 
 
-def test_tiled_fixed_images_come_in_batches_but_the_end_after_them(tmp_path):
-    """The fixed-shape reader renders up to eight images per GIL release (FIXED_SHAPE_BATCH):
-    its items are still each flow's own image in emission order, and the job's end -- here the
-    damage of a cut last record -- becomes visible only once every image before it is out."""
+@pytest.mark.parametrize("dim, cols", [(4, 2), (64, 8)])
+def test_tiled_fixed_images_come_in_batches_but_the_end_after_them(tmp_path, dim, cols):
+    """The fixed-shape reader renders up to eight images per GIL release (FIXED_SHAPE_BATCH; one
+    when an image is 256 KiB, as 512x512 is): its items are still each flow's own image in
+    emission order, and the job's end -- here the damage of a cut last record -- becomes
+    visible only once every image before it is out."""
     from heifip import _core
     from heifip.images.flow_tiled_fixed import FlowImageTiledFixed
     from heifip.sessions import _readers, bind_image_arguments, render_arguments
@@ -319,7 +321,7 @@ def test_tiled_fixed_images_come_in_batches_but_the_end_after_them(tmp_path):
         flows = list(heifip.flows(str(path), anonymize="zero"))
     assert len(flows) == 19               # three batches: 8 + 8 + 3
     image = dict(kind=FlowImageTiledFixed._kind, min_dim=0, max_dim=0, **render_arguments(
-        bind_image_arguments(FlowImageTiledFixed, (), {"dim": 4, "cols": 2})))
+        bind_image_arguments(FlowImageTiledFixed, (), {"dim": dim, "cols": cols})))
     [(_, reader)] = _readers(str(path), "session", "NONE", None, 300.0, 1800.0, 0, 0, None,
                              _core.DEFAULT_MAX_MEMORY_BYTES, False, "zero", 0, 0, image)
     got = []
@@ -329,6 +331,6 @@ def test_tiled_fixed_images_come_in_batches_but_the_end_after_them(tmp_path):
     assert reader.damage is not None and reader.damage[0] == 189
     assert [first for _, first in got] == [f.meta.first_record for f in flows]
     for (array, _), flow in zip(got, flows):
-        expected = FlowImageTiledFixed(flow.packets, dim=4, cols=2).matrix
-        assert array.shape == (8, 8) and np.array_equal(array, expected)
+        expected = FlowImageTiledFixed(flow.packets, dim=dim, cols=cols).matrix
+        assert array.shape == (dim * cols, dim * cols) and np.array_equal(array, expected)
     assert next(reader, None) is None     # exhausted for good
