@@ -85,6 +85,12 @@ struct hf_flow_table {
     size_t first_block_max;        /* ... at most this many (the room they hold is bounded) */
     int64_t clock_ns;
     int clock_started;
+    /* expire_timeouts has nothing to do while clock_ns <= expiry_clock_ns: a lower bound of the
+     * earliest deadline of the three lists' heads, so that a packet does not read the head
+     * entries (the least recently used, hence cold, cache lines) to learn that none is due.  A
+     * head's deadline only grows (appends are at the current clock, at the tail), except when
+     * an empty list gets an entry: list_deadline then lowers the bound. */
+    int64_t expiry_clock_ns;
     uint64_t next_serial;
     uint64_t next_sequence;
     hf_flow_stats stats;
@@ -382,6 +388,20 @@ static void age_append(hf_flow_table *table, flow_entry *entry)
 
 /* ---- completion -------------------------------------------------------------------------- */
 
+/* The clock at which an entry dated `clock` passes `timeout` (0: never), saturated. */
+static int64_t deadline_after(int64_t clock, int64_t timeout)
+{
+    if (timeout <= 0 || clock > INT64_MAX - timeout) return INT64_MAX;
+    return clock + timeout;
+}
+
+/* An entry joins a list at the current clock (see expiry_clock_ns). */
+static void list_deadline(hf_flow_table *table, int64_t timeout)
+{
+    int64_t due = deadline_after(table->clock_ns, timeout);
+    if (due < table->expiry_clock_ns) table->expiry_clock_ns = due;
+}
+
 static int flow_before(const hf_flow *a, const hf_flow *b)
 {
     if (a->first_record_index != b->first_record_index)
@@ -518,6 +538,7 @@ static void entry_complete(hf_flow_table *table, flow_entry *entry, hf_flow_end 
         entry->closed = 1;
         entry->activity_clock_ns = table->clock_ns;
         list_append(&table->closed_head, &table->closed_tail, entry);
+        list_deadline(table, table->config.closed_linger_ns);
         return;
     }
     entry_remove(table, entry);
@@ -532,6 +553,22 @@ static uint64_t elapsed(int64_t clock, int64_t earlier)
 static void expire_timeouts(hf_flow_table *table)
 {
     const hf_flow_config *c = &table->config;
+    if (table->clock_ns <= table->expiry_clock_ns) {  /* nothing is due */
+#if defined(HF_DEBUG)
+        /* The bound's contract, checked on every packet of the debug builds. */
+        (void)HF_NEVER(
+            (c->idle_timeout_ns > 0 && table->idle_head &&
+             elapsed(table->clock_ns, table->idle_head->activity_clock_ns) >
+                 (uint64_t)c->idle_timeout_ns) ||
+            (c->active_timeout_ns > 0 && table->age_head &&
+             elapsed(table->clock_ns, table->age_head->start_clock_ns) >
+                 (uint64_t)c->active_timeout_ns) ||
+            (table->closed_head &&
+             elapsed(table->clock_ns, table->closed_head->activity_clock_ns) >
+                 (uint64_t)c->closed_linger_ns));
+#endif
+        return;
+    }
     if (c->idle_timeout_ns > 0)
         while (table->idle_head &&
                elapsed(table->clock_ns, table->idle_head->activity_clock_ns) > (uint64_t)c->idle_timeout_ns)
@@ -544,6 +581,17 @@ static void expire_timeouts(hf_flow_table *table)
     while (table->closed_head &&
            elapsed(table->clock_ns, table->closed_head->activity_clock_ns) > (uint64_t)c->closed_linger_ns)
         entry_remove(table, table->closed_head);
+    int64_t next = INT64_MAX, due;
+    if (table->idle_head &&
+        (due = deadline_after(table->idle_head->activity_clock_ns, c->idle_timeout_ns)) < next)
+        next = due;
+    if (table->age_head &&
+        (due = deadline_after(table->age_head->start_clock_ns, c->active_timeout_ns)) < next)
+        next = due;
+    if (table->closed_head &&
+        (due = deadline_after(table->closed_head->activity_clock_ns, c->closed_linger_ns)) < next)
+        next = due;
+    table->expiry_clock_ns = next;
 }
 
 static void trim_first_blocks(hf_flow_table *table);
@@ -823,6 +871,7 @@ hf_status hf_flow_table_new(const hf_flow_config *config, hf_flow_table **out, h
     }
     table->config = *config;
     table->hash_seed = mix64(config->hash_seed ^ 0x9e3779b97f4a7c15ULL);
+    table->expiry_clock_ns = INT64_MAX;  /* every list is empty */
     size_t first_bytes, first_views;
     if (first_block_size(config, &first_bytes, &first_views)) {
         size_t room = FIRST_BLOCK_ROOM_MAX;
@@ -1048,15 +1097,18 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
             table->slot_count++;
             account_add(table, sizeof *entry);
             list_append(&table->idle_head, &table->idle_tail, entry);
+            list_deadline(table, table->config.idle_timeout_ns);
         } else if (entry->closed) {
             list_unlink(&table->closed_head, &table->closed_tail, entry);
             list_append(&table->idle_head, &table->idle_tail, entry);
+            list_deadline(table, table->config.idle_timeout_ns);
             entry->closed = 0;
         } else {
             entry_complete(table, entry, HF_FLOW_END_NEW_SYN);
             age_unlink(table, entry);
         }
         age_append(table, entry);
+        list_deadline(table, table->config.active_timeout_ns);
         entry_start(table, entry, flow, &oriented);
         entry->first_block = (uint8_t)first;  /* the previous flow's is cleared (entry_complete) */
         table->first_block_count += (size_t)first;
@@ -1069,6 +1121,7 @@ hf_status hf_flow_table_add(hf_flow_table *table, const hf_flow_packet *packet, 
     table->stats.packets_added++;
     entry->activity_clock_ns = table->clock_ns;
     if (entry != table->idle_tail) {  /* most packets continue the latest flow */
+        /* The list holds other entries, so this is no empty list's first (expiry_clock_ns). */
         list_unlink(&table->idle_head, &table->idle_tail, entry);
         list_append(&table->idle_head, &table->idle_tail, entry);
     }
