@@ -812,7 +812,18 @@ static int gray8_acquire(PyObject *obj, gray8_source *source)
     memset(source, 0, sizeof *source);
     int type = NPY_UINT8;
     if (PyArray_Check(obj)) {
-        int t = PyArray_TYPE((PyArrayObject *)obj);
+        PyArrayObject *array = (PyArrayObject *)obj;
+        int t = PyArray_TYPE(array);
+        if (t == NPY_UINT8 && PyArray_NDIM(array) == 2 && PyArray_IS_C_CONTIGUOUS(array) &&
+            PyArray_ISALIGNED(array)) {
+            /* What PyArray_FROMANY returns for it (this array), without its ~600 instructions
+             * of conversion checks: a tenth of our own cost per 16x16 encode_png. */
+            source->array = (PyArrayObject *)Py_NewRef(obj);
+            source->type = NPY_UINT8;
+            source->rows = (size_t)PyArray_DIM(array, 0);
+            source->cols = (size_t)PyArray_DIM(array, 1);
+            return 0;
+        }
         if (t == NPY_FLOAT64 || t == NPY_FLOAT32) type = t;
     }
     source->array = (PyArrayObject *)PyArray_FROMANY(obj, type, 2, 2,

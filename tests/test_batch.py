@@ -280,3 +280,24 @@ def test_save_images_like_save_image(tmp_path):
                 == (tmp_path / "one" / f"n{i}_processed.png").read_bytes())
     with pytest.raises(ValueError):
         ex.save_images(imgs, dirs[:2])
+
+
+def test_encode_png_is_the_same_for_every_layout_of_the_pixels():
+    """A 2-D C-contiguous aligned uint8 array is encoded in place (no conversion); every other
+    layout of the same pixels -- Fortran order, a strided view, a subclass, a nested list --
+    goes through NumPy's conversion and must give the same bytes, which decode to the pixels."""
+    from PIL import Image
+    import io
+    pixels = (np.arange(16 * 24, dtype=np.uint32) * 37 % 251).astype(np.uint8).reshape(16, 24)
+    wide = np.zeros((16, 48), dtype=np.uint8)
+    wide[:, ::2] = pixels
+
+    class Sub(np.ndarray):
+        pass
+    reference = _core.encode_png(pixels, 1, 0)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(reference))), pixels)
+    for layout in (np.asfortranarray(pixels), wide[:, ::2], pixels.view(Sub), pixels.tolist(),
+                   pixels.copy()):
+        assert _core.encode_png(layout, 1, 0) == reference
+    with pytest.raises(ValueError):
+        _core.encode_png(pixels[None], 1, 0)          # 3-D: still refused
