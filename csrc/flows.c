@@ -550,47 +550,55 @@ static uint64_t elapsed(int64_t clock, int64_t earlier)
     return (uint64_t)clock - (uint64_t)earlier;
 }
 
+/* The head of each list that is due (passed its timeout at the current clock), or NULL: the
+ * expiry loops below and the HF_DEBUG check of expiry_clock_ns share these definitions. */
+static flow_entry *idle_due(const hf_flow_table *table)
+{
+    flow_entry *head = table->idle_head;
+    int64_t timeout = table->config.idle_timeout_ns;
+    return head && timeout > 0 &&
+           elapsed(table->clock_ns, head->activity_clock_ns) > (uint64_t)timeout ? head : NULL;
+}
+
+static flow_entry *active_due(const hf_flow_table *table)
+{
+    flow_entry *head = table->age_head;
+    int64_t timeout = table->config.active_timeout_ns;
+    return head && timeout > 0 &&
+           elapsed(table->clock_ns, head->start_clock_ns) > (uint64_t)timeout ? head : NULL;
+}
+
+static flow_entry *closed_due(const hf_flow_table *table)
+{
+    flow_entry *head = table->closed_head;
+    return head && elapsed(table->clock_ns, head->activity_clock_ns) >
+                       (uint64_t)table->config.closed_linger_ns ? head : NULL;
+}
+
 static void expire_timeouts(hf_flow_table *table)
 {
-    const hf_flow_config *c = &table->config;
     if (table->clock_ns <= table->expiry_clock_ns) {  /* nothing is due */
-#if defined(HF_DEBUG)
-        /* The bound's contract, checked on every packet of the debug builds. */
-        (void)HF_NEVER(
-            (c->idle_timeout_ns > 0 && table->idle_head &&
-             elapsed(table->clock_ns, table->idle_head->activity_clock_ns) >
-                 (uint64_t)c->idle_timeout_ns) ||
-            (c->active_timeout_ns > 0 && table->age_head &&
-             elapsed(table->clock_ns, table->age_head->start_clock_ns) >
-                 (uint64_t)c->active_timeout_ns) ||
-            (table->closed_head &&
-             elapsed(table->clock_ns, table->closed_head->activity_clock_ns) >
-                 (uint64_t)c->closed_linger_ns));
+#if defined(HF_DEBUG)  /* the bound's contract, on every packet (not in release builds) */
+        (void)HF_NEVER(idle_due(table) || active_due(table) || closed_due(table));
 #endif
         return;
     }
-    if (c->idle_timeout_ns > 0)
-        while (table->idle_head &&
-               elapsed(table->clock_ns, table->idle_head->activity_clock_ns) > (uint64_t)c->idle_timeout_ns)
-            entry_complete(table, table->idle_head, HF_FLOW_END_IDLE);
-    if (c->active_timeout_ns > 0)
-        while (table->age_head &&
-               elapsed(table->clock_ns, table->age_head->start_clock_ns) > (uint64_t)c->active_timeout_ns)
-            entry_complete(table, table->age_head, HF_FLOW_END_ACTIVE);
+    flow_entry *due;
+    while ((due = idle_due(table)) != NULL) entry_complete(table, due, HF_FLOW_END_IDLE);
+    while ((due = active_due(table)) != NULL) entry_complete(table, due, HF_FLOW_END_ACTIVE);
     flush_batch(table);
-    while (table->closed_head &&
-           elapsed(table->clock_ns, table->closed_head->activity_clock_ns) > (uint64_t)c->closed_linger_ns)
-        entry_remove(table, table->closed_head);
-    int64_t next = INT64_MAX, due;
+    while ((due = closed_due(table)) != NULL) entry_remove(table, due);
+    const hf_flow_config *c = &table->config;
+    int64_t next = INT64_MAX, at;
     if (table->idle_head &&
-        (due = deadline_after(table->idle_head->activity_clock_ns, c->idle_timeout_ns)) < next)
-        next = due;
+        (at = deadline_after(table->idle_head->activity_clock_ns, c->idle_timeout_ns)) < next)
+        next = at;
     if (table->age_head &&
-        (due = deadline_after(table->age_head->start_clock_ns, c->active_timeout_ns)) < next)
-        next = due;
+        (at = deadline_after(table->age_head->start_clock_ns, c->active_timeout_ns)) < next)
+        next = at;
     if (table->closed_head &&
-        (due = deadline_after(table->closed_head->activity_clock_ns, c->closed_linger_ns)) < next)
-        next = due;
+        (at = deadline_after(table->closed_head->activity_clock_ns, c->closed_linger_ns)) < next)
+        next = at;
     table->expiry_clock_ns = next;
 }
 
@@ -739,10 +747,10 @@ static void first_block(const hf_flow_table *table, size_t *bytes, size_t *views
 
 /* Make room for a packet of `n` kept bytes in `*flow` (NULL: a new flow, created), which keeps
  * it (flow_keeps_next).  IN/OUT: *geometric = the flow's geometric byte capacity (0 for a new
- * flow), updated on success; OUT: *first = 1 if a new flow got a first block.  The block is never smaller than
- * the geometric capacities (so its cost is never below theirs): it grows to the geometric byte
- * capacity as soon as that passes it, and its views grow when full, when they equal the
- * geometric ones (first_block_size), to the same next capacity.
+ * flow), updated on success; OUT: *first = 1 if a new flow got a first block.  The block is
+ * never smaller than the geometric capacities (so its cost is never below theirs): it grows to
+ * the geometric byte capacity as soon as that passes it, and its views grow when full, when
+ * they equal the geometric ones (first_block_size), to the same next capacity.
  * Errors: HF_NOMEM (contents and *geometric unchanged; an existing flow is unchanged). */
 static hf_status flow_reserve(const hf_flow_table *table, hf_flow **flow, size_t *geometric,
                               size_t n, int *first)
@@ -1292,7 +1300,8 @@ int hf_flow_key_from_frame(const uint8_t *frame, size_t caplen, uint32_t linktyp
     enum { IP = 14 };   /* the IP header's offset after the Ethernet header */
     uint16_t ethertype = 0;
     hf_cursor c = hf_cursor_make(frame, caplen);
-    if (frame == NULL || linktype != HF_LINKTYPE_ETHERNET || hf_peek_be16(&c, 12, &ethertype) != HF_OK)
+    if (frame == NULL || linktype != HF_LINKTYPE_ETHERNET ||
+        hf_peek_be16(&c, 12, &ethertype) != HF_OK)
         return 0;
     hf_flow_key *key = &packet->key;
     memset(key, 0, sizeof *key);
@@ -1305,7 +1314,8 @@ int hf_flow_key_from_frame(const uint8_t *frame, size_t caplen, uint32_t linktyp
         uint16_t total_length = 0, fragment = 0;
         if (caplen < IP + 20 || hf_peek_u8(&c, IP, &version_ihl) != HF_OK ||
             hf_peek_be16(&c, IP + 2, &total_length) != HF_OK ||
-            hf_peek_be16(&c, IP + 6, &fragment) != HF_OK || hf_peek_u8(&c, IP + 9, &protocol) != HF_OK ||
+            hf_peek_be16(&c, IP + 6, &fragment) != HF_OK ||
+            hf_peek_u8(&c, IP + 9, &protocol) != HF_OK ||
             !read_address(&c, IP + 12, 4, key->address[0]) ||
             !read_address(&c, IP + 16, 4, key->address[1]))
             return 0;

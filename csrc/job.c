@@ -452,10 +452,9 @@ static hf_status materialize_packet(void *context, const uint8_t **bytes, size_t
     begin_addresses(m, &addresses);
     m->job->scratch.length = 0;
     /* Only the prefix the table keeps (flows.h: it copies the first bytes_per_packet bytes). */
-    status = hf_preprocess_packet_prefix(m->record->data, m->record->caplen,
-                                                   m->dissection, m->job->packets.mode, &addresses,
-                                                   m->job->bytes_per_packet, &m->job->scratch,
-                                                   m->error);
+    status = hf_preprocess_packet_prefix(m->record->data, m->record->caplen, m->dissection,
+                                         m->job->packets.mode, &addresses,
+                                         m->job->bytes_per_packet, &m->job->scratch, m->error);
     *bytes = m->job->scratch.data;
     *length = m->job->scratch.length;
     return status;
