@@ -71,6 +71,14 @@ static inline hf_status hf_peek_be32(const hf_cursor *c, size_t offset, uint32_t
     return HF_OK;
 }
 
+/* The big-endian 16-bit value at `at` of a span whose length the caller has checked (a span
+ * from hf_read_bytes, or the dissector's hf_dissector_span): a header whose fixed part is present
+ * is read field by field after one bounds check. */
+static inline uint16_t hf_span_be16(const uint8_t *span, size_t at)
+{
+    return (uint16_t)((span[at] << 8) | span[at + 1]);
+}
+
 static inline hf_status hf_read_u8(hf_cursor *c, uint8_t *out)
 {
     if (!hf_cursor_has(c, 1)) return HF_TRUNCATED;

@@ -191,6 +191,25 @@ hf_status hf_dissect_packet(const uint8_t *frame, size_t caplen, uint32_t linkty
 /* Name of a layer kind ("TCP"); never NULL.  For diagnostics and tests. */
 const char *hf_dissect_layer_name(hf_layer_kind kind);
 
+/* What the dissector makes of the `length` (> 0) bytes of a TCP payload between these ports
+ * (the port bindings and the TLS record test of hf_dissect_packet, without a dissection), for a
+ * caller that takes the commonest frames straight from their bytes (preprocess.h,
+ * hf_preprocess_frame_prefix_to):
+ *   HF_TCP_PAYLOAD_RAW           no binding: one Raw layer;
+ *   HF_TCP_PAYLOAD_TLS           bound to TLS and starting with a record header: a TLS layer;
+ *   HF_TCP_PAYLOAD_CONTINUATION  bound to TLS, no record header: a TLS continuation (neither
+ *                                Raw nor TLS, §2.4 P10);
+ *   HF_TCP_PAYLOAD_OTHER         any other binding (DNS, HTTP, NBT, ...): dissect the packet. */
+typedef enum hf_tcp_payload_class {
+    HF_TCP_PAYLOAD_RAW = 0,
+    HF_TCP_PAYLOAD_TLS,
+    HF_TCP_PAYLOAD_CONTINUATION,
+    HF_TCP_PAYLOAD_OTHER
+} hf_tcp_payload_class;
+hf_tcp_payload_class hf_dissect_tcp_payload_class(const uint8_t *payload, size_t length,
+                                                  uint16_t source_port,
+                                                  uint16_t destination_port);
+
 /* ------------------------------------------------------------------------------------------ */
 /* DNS message walking, shared by the dissector (is it DNS or Raw?) and preprocess (HEADER
  * mode re-encodes the records).  Implemented in dissect_dns.c. */

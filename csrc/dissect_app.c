@@ -290,15 +290,20 @@ static void dissect_http(hf_dissector *d, size_t offset, size_t end)
 
 /* ---- TLS ------------------------------------------------------------------------------- */
 
+/* scapy:layers/tls/record.py:315-353 (§2.4, P10): a record header needs a known content type,
+ * major version 3 and 5 bytes; anything else is _TLSEncryptedContent or SSLv2, neither of which
+ * is Raw or TLS.  `first`/`second`: the payload's first two bytes (when there are two). */
+static int starts_tls_record(uint8_t first, uint8_t second, size_t length)
+{
+    return first >= 20 && first <= 23 && second == 3 && length >= 5;
+}
+
 static void dissect_tls(hf_dissector *d, size_t offset, size_t end)
 {
-    /* scapy:layers/tls/record.py:315-353 (§2.4, P10): a record header needs a known content
-     * type, major version 3 and 5 bytes; anything else is _TLSEncryptedContent or SSLv2,
-     * neither of which is Raw or TLS. */
     uint8_t type = 0, major = 0;
     size_t length = end - offset;
     if (length >= 2 && hf_dissector_byte(d, offset, &type) && hf_dissector_byte(d, offset + 1, &major) &&
-        type >= 20 && type <= 23 && major == 3 && length >= 5) {
+        starts_tls_record(type, major, length)) {
         (void)hf_dissector_add_layer(d, HF_LAYER_TLS, offset, length, end, 0);
         return;
     }
@@ -389,6 +394,20 @@ void hf_dissect_tcp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t
         return;
     case APPLICATION_OTHER: hf_dissector_add_opaque(d, offset, end); return;
     default: hf_dissector_add_raw(d, offset, end); return;
+    }
+}
+
+hf_tcp_payload_class hf_dissect_tcp_payload_class(const uint8_t *payload, size_t length,
+                                                  uint16_t source_port, uint16_t destination_port)
+{
+    /* hf_dissect_tcp_payload's cases, answered without a dissector */
+    switch (tcp_bindings_classify(source_port, destination_port)) {
+    case APPLICATION_RAW: return HF_TCP_PAYLOAD_RAW;
+    case APPLICATION_TLS:
+        return length >= 2 && starts_tls_record(payload[0], payload[1], length)
+                   ? HF_TCP_PAYLOAD_TLS
+                   : HF_TCP_PAYLOAD_CONTINUATION;
+    default: return HF_TCP_PAYLOAD_OTHER;
     }
 }
 

@@ -61,10 +61,6 @@ static inline const uint8_t *hf_dissector_span(const hf_dissector *d, size_t off
     if (d->frame.end < length || d->frame.end - length < offset) return NULL;
     return d->frame.start + offset;
 }
-static inline uint16_t hf_span_be16(const uint8_t *span, size_t at)
-{
-    return (uint16_t)((span[at] << 8) | span[at + 1]);
-}
 /* A sub-cursor over the frame bytes [offset, end) (end clamped to the frame). */
 static inline hf_cursor hf_dissector_window(const hf_dissector *d, size_t offset, size_t end)
 {

@@ -89,6 +89,29 @@ hf_status hf_packet_list_append(hf_packet_list *list, const uint8_t *data, size_
     return HF_OK;
 }
 
+#if defined(HF_DEBUG)
+/* hf_preprocess_frame_prefix_to's contract (preprocess.h), on every packet it takes: the bytes
+ * the full dissection's path writes. */
+static void check_frame_prefix(const uint8_t *data, size_t length, uint32_t linktype,
+                               const hf_anonymizer *anonymizer, uint64_t index, size_t limit,
+                               const uint8_t *bytes, size_t written)
+{
+    hf_dissection dissection;
+    hf_address_map addresses;
+    hf_error error;
+    hf_buf full = HF_BUF_INIT;
+    hf_address_map_begin(&addresses, anonymizer, index, data, length);
+    if (hf_dissect_packet(data, length, linktype, &dissection) != HF_OK ||
+        hf_preprocess_packet_prefix(data, length, &dissection, HF_PREPROCESS_NONE, &addresses,
+                                    limit, &full, &error) != HF_OK)
+        (void)HF_NEVER(1);
+    else
+        (void)HF_NEVER(full.length != written ||
+                       (written > 0 && memcmp(full.data, bytes, written) != 0));
+    hf_buf_free(&full);
+}
+#endif
+
 /* Dissect, preprocess and append one frame. */
 static hf_status process_one(const uint8_t *data, size_t length, uint32_t linktype,
                              int64_t timestamp_ns, uint64_t index,
@@ -103,15 +126,30 @@ static hf_status process_one(const uint8_t *data, size_t length, uint32_t linkty
     }
     hf_status status = reserve_entry(out, config->collect_keys);
     if (status != HF_OK) return hf_error_set(error, status, (int64_t)index, -1, "out of memory");
-    hf_dissection dissection;
-    status = hf_dissect_packet(data, length, linktype, &dissection);
-    if (status != HF_OK)
-        return hf_error_set(error, status, (int64_t)index, -1, "dissection failed");
     hf_address_map addresses;
     hf_address_map_begin(&addresses, &config->anonymizer, index, data, length);
     size_t before = out->bytes.length;
     /* Keys need whole packets (de-duplication drops packets after reading, so none is cut). */
     size_t limit = config->limit_kept && !config->collect_keys ? config->keep_bytes : SIZE_MAX;
+    if (config->mode == HF_PREPROCESS_NONE && !config->collect_keys) {
+        /* the commonest frames without a dissection (preprocess.h) */
+        size_t room = limit < length ? limit : length, written = 0;
+        if (hf_buf_reserve(&out->bytes, room) != HF_OK)
+            return hf_error_set(error, HF_NOMEM, (int64_t)index, -1, "out of memory");
+        if (hf_preprocess_frame_prefix_to(data, length, linktype, &addresses, room,
+                                          out->bytes.data + before, &written)) {
+#if defined(HF_DEBUG)
+            check_frame_prefix(data, length, linktype, &config->anonymizer, index, limit,
+                               out->bytes.data + before, written);
+#endif
+            out->bytes.length = before + written;
+            goto appended;
+        }
+    }
+    hf_dissection dissection;
+    status = hf_dissect_packet(data, length, linktype, &dissection);
+    if (status != HF_OK)
+        return hf_error_set(error, status, (int64_t)index, -1, "dissection failed");
     status = hf_preprocess_packet_prefix(data, length, &dissection, config->mode, &addresses,
                                          limit, &out->bytes, error);
     if (status != HF_OK) {
@@ -126,6 +164,7 @@ static hf_status process_one(const uint8_t *data, size_t length, uint32_t linkty
         }
         out->key_offsets[out->count + 1] = out->keys.length;
     }
+appended:
     out->timestamps_ns[out->count] = timestamp_ns;
     out->record_indices[out->count] = index;
     out->offsets[out->count + 1] = out->bytes.length;
@@ -442,10 +481,38 @@ static void begin_addresses(const materialize_context *m, hf_address_map *addres
                          m->record->data, m->record->caplen);
 }
 
+/* NONE bytes of the commonest frames without a dissection (preprocess.h,
+ * hf_preprocess_frame_prefix_to): 1 when they were written. */
+static int materialize_from_frame(materialize_context *m, uint8_t *destination, size_t limit,
+                                  size_t *length)
+{
+    if (m->job->packets.mode != HF_PREPROCESS_NONE) return 0;
+    hf_address_map addresses;
+    begin_addresses(m, &addresses);
+    if (!hf_preprocess_frame_prefix_to(m->record->data, m->record->caplen, m->record->linktype,
+                                       &addresses, limit, destination, length))
+        return 0;
+#if defined(HF_DEBUG)
+    check_frame_prefix(m->record->data, m->record->caplen, m->record->linktype,
+                       &m->job->packets.anonymizer, m->record->index, limit, destination, *length);
+#endif
+    return 1;
+}
+
 /* Into the job's scratch buffer (a new flow, or one without room: flows.h, materialize). */
 static hf_status materialize_packet(void *context, const uint8_t **bytes, size_t *length)
 {
     materialize_context *m = context;
+    hf_buf *scratch = &m->job->scratch;
+    size_t limit = m->job->bytes_per_packet < m->record->caplen ? m->job->bytes_per_packet
+                                                                : m->record->caplen;
+    scratch->length = 0;
+    if (m->job->packets.mode == HF_PREPROCESS_NONE && hf_buf_reserve(scratch, limit) == HF_OK &&
+        materialize_from_frame(m, scratch->data, limit, &scratch->length)) {
+        *bytes = scratch->data;
+        *length = scratch->length;
+        return HF_OK;
+    }
     hf_status status = dissect_once(m);
     if (status != HF_OK) return status;
     hf_address_map addresses;
@@ -465,6 +532,7 @@ static hf_status materialize_packet_to(void *context, uint8_t *destination, size
                                        size_t *length)
 {
     materialize_context *m = context;
+    if (materialize_from_frame(m, destination, capacity, length)) return HF_OK;
     hf_status status = dissect_once(m);
     if (status != HF_OK) return status;
     hf_address_map addresses;

@@ -852,6 +852,87 @@ hf_status hf_preprocess_packet_prefix_to(const uint8_t *frame, size_t caplen,
     return HF_OK;
 }
 
+/* The four addresses of a frame_prefix string, in apply_addresses' order (Ether source, Ether
+ * destination, IP source, IP destination) and with its constant lengths. */
+static HF_ALWAYS_INLINE void apply_frame_addresses(hf_address_map *map, uint8_t *out,
+                                                   size_t ip_source, size_t ip_length,
+                                                   int random)
+{
+    if (random) {
+        hf_address_map_apply_random(map, out + 6, 6);
+        hf_address_map_apply_random(map, out, 6);
+        hf_address_map_apply_random(map, out + ip_source, ip_length);
+        hf_address_map_apply_random(map, out + ip_source + ip_length, ip_length);
+    } else {
+        hf_address_map_apply(map, out + 6, 6);
+        hf_address_map_apply(map, out, 6);
+        hf_address_map_apply(map, out + ip_source, ip_length);
+        hf_address_map_apply(map, out + ip_source + ip_length, ip_length);
+    }
+}
+
+int hf_preprocess_frame_prefix_to(const uint8_t *frame, size_t caplen, uint32_t linktype,
+                                  hf_address_map *addresses, size_t limit, uint8_t *destination,
+                                  size_t *length)
+{
+    enum { IP = 14 };   /* the IP header's offset after the Ethernet header */
+    if (frame == NULL || linktype != HF_LINKTYPE_ETHERNET) return 0;
+    hf_cursor c = hf_cursor_make(frame, caplen);
+    const uint8_t *ether = NULL, *ip = NULL, *tcp = NULL;
+    if (hf_read_bytes(&c, IP, &ether) != HF_OK) return 0;
+    size_t ip_source, ip_length;
+    uint16_t ethertype = hf_span_be16(ether, 12);
+    if (ethertype == 0x0800) {
+        /* dissect_ipv4: no options, total length = the rest (no Padding, no snaplen cut),
+         * offset 0 and no MF (a whole datagram), TCP */
+        if (hf_read_bytes(&c, 20, &ip) != HF_OK || ip[0] != 0x45 ||
+            hf_span_be16(ip, 2) != caplen - IP || (hf_span_be16(ip, 6) & 0x3fff) != 0 ||
+            ip[9] != 6)
+            return 0;
+        ip_source = IP + 12;
+        ip_length = 4;
+    } else if (ethertype == 0x86dd) {
+        /* dissect_ipv6: TCP as the next header (no extension header), payload length = the
+         * rest */
+        if (hf_read_bytes(&c, 40, &ip) != HF_OK || (ip[0] >> 4) != 6 ||
+            hf_span_be16(ip, 4) != caplen - IP - 40 || ip[6] != 6)
+            return 0;
+        ip_source = IP + 8;
+        ip_length = 16;
+    } else {
+        return 0;
+    }
+    /* dissect_tcp: the whole header (data offset >= 5, options included) */
+    size_t transport = c.pos;
+    if (hf_read_bytes(&c, 20, &tcp) != HF_OK) return 0;
+    size_t header_length = (size_t)(tcp[12] >> 4) * 4;
+    if (header_length < 20 || hf_skip(&c, header_length - 20) != HF_OK) return 0;
+    /* make_plan in NONE mode: a Raw or TLS layer after TCP cuts the string after TCP (R2,
+     * transport.py:16-27); no payload, or a TLS continuation, keeps the whole frame. */
+    size_t payload = transport + header_length, full = caplen;
+    if (payload < caplen) {
+        const uint8_t *bytes = NULL;
+        size_t payload_length = hf_cursor_remaining(&c);
+        (void)hf_read_bytes(&c, payload_length, &bytes);
+        switch (hf_dissect_tcp_payload_class(bytes, payload_length, hf_span_be16(tcp, 0),
+                                             hf_span_be16(tcp, 2))) {
+        case HF_TCP_PAYLOAD_RAW:
+        case HF_TCP_PAYLOAD_TLS: full = payload; break;
+        case HF_TCP_PAYLOAD_CONTINUATION: break;
+        default: return 0;
+        }
+    }
+    size_t n = full < limit ? full : limit;
+    if (n < ip_source + 2 * ip_length) return 0;   /* apply_cut_slot's case: the general path */
+    memcpy(destination, frame, n);
+    if (addresses->anonymizer->mode == HF_ANONYMIZE_RANDOM)
+        apply_frame_addresses(addresses, destination, ip_source, ip_length, 1);
+    else
+        apply_frame_addresses(addresses, destination, ip_source, ip_length, 0);
+    *length = n;
+    return 1;
+}
+
 hf_status hf_preprocess_packet(const uint8_t *frame, size_t caplen,
                                const hf_dissection *dissection, hf_preprocess_mode mode,
                                hf_address_map *addresses, hf_buf *out, hf_error *error)

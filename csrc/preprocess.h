@@ -88,6 +88,24 @@ hf_status hf_preprocess_packet_prefix_to(const uint8_t *frame, size_t caplen,
                                          hf_error *error);
 
 /*
+ * hf_preprocess_packet_prefix_to in NONE mode for the commonest frames, straight from their bytes
+ * (no dissection): Ethernet; IPv4 with a 20-byte header, not a fragment, or IPv6; TCP right
+ * after it, its header complete; the IP length exactly the rest of the frame (no Padding, nothing
+ * cut by the snaplen); and a payload the dissector makes Raw, TLS or a TLS continuation
+ * (dissect.h, hf_dissect_tcp_payload_class).  Returns 1 after writing what
+ * hf_preprocess_packet_prefix_to writes for the frame's full dissection in NONE mode -- the same
+ * destination[0 .. *length) and the same calls on `addresses` -- or 0, having written nothing,
+ * for every other frame and for a `limit` that cuts an address: dissect those and call
+ * hf_preprocess_packet_prefix_to.  A kept packet of the flow stage is then not dissected at all
+ * (job.c; the dissection was a third of the benchmark's instructions).  The contract is checked
+ * on every kept packet in HF_DEBUG builds (job.c), by fuzz_dissect and by test_preprocess.
+ * `destination` must hold `limit` bytes; `frame` is only read.
+ */
+int hf_preprocess_frame_prefix_to(const uint8_t *frame, size_t caplen, uint32_t linktype,
+                                  hf_address_map *addresses, size_t limit, uint8_t *destination,
+                                  size_t *length);
+
+/*
  * The packet's de-duplication key (§2.8): two packets have equal keys exactly when 1.1.1 gives
  * them equal md5 hash strings.  Appends an opaque canonical byte string (a tag byte, then the
  * values 1.1.1 formats into the hash) to `out`:

@@ -574,10 +574,100 @@ static void test_prefix(void)
     hf_buf_free(&scratch);
 }
 
+/* hf_preprocess_frame_prefix_to (the flow stage's path without a dissection): on every golden
+ * frame, cut at every length, every anonymize mode and every limit, it either writes nothing and
+ * returns 0, or returns 1 with exactly the bytes and map state of hf_preprocess_packet_prefix_to
+ * on the full dissection in NONE mode.  Which whole frames it takes is fixed below: the clean
+ * Ether/IPv4|IPv6/TCP ones, never HTTP, DNS, Padding, options, fragments or a VLAN; and on those
+ * (ZERO mode) the bytes are the oracle's NONE bytes. */
+static void test_frame_prefix(void)
+{
+    static uint8_t frame[4096], fixed[4096 + 64], reference[4096 + 64];
+    hf_buf scratch = HF_BUF_INIT;
+    const hf_anonymize_mode anonymize[4] = {HF_ANONYMIZE_RANDOM, HF_ANONYMIZE_CONSISTENT,
+                                            HF_ANONYMIZE_ZERO, HF_ANONYMIZE_KEEP};
+    static const char *const taken_whole[] = {
+        "tls_record_443",          /* a TLS record: cut after TCP (54 bytes) */
+        "tls_continuation_443",    /* a TLS continuation: the whole frame */
+        "tls_short_record_443",    /* 4 bytes, no record header: a continuation */
+        "ipv6_tcp_syn",            /* no payload: the whole frame */
+        "tcp_options_eol_then_data", "tcp_unknown_kind_bad_length", "tcp_ns_flag",
+    };
+    int mismatches = 0, taken = 0;
+    for (size_t g = 0; g < sizeof goldens / sizeof goldens[0]; g++) {
+        size_t n = unhex(goldens[g].frame, frame, sizeof frame);
+        int expect_whole = 0;
+        for (size_t t = 0; t < sizeof taken_whole / sizeof taken_whole[0]; t++)
+            expect_whole |= strcmp(goldens[g].name, taken_whole[t]) == 0;
+        for (size_t cut = 0; cut <= n; cut++) {
+            hf_dissection d;
+            CHECK_EQ_INT(hf_dissect_packet(frame, cut, goldens[g].linktype, &d), HF_OK);
+            for (int a = 0; a < 4; a++) {
+                hf_anonymizer anonymizer;
+                hf_anonymizer_init(&anonymizer, anonymize[a], 11);
+                for (size_t limit = 0; limit <= cut + 1; limit++) {
+                    hf_error error;
+                    hf_address_map fast, full;
+                    hf_address_map_begin(&fast, &anonymizer, g, frame, cut);
+                    hf_address_map_begin(&full, &anonymizer, g, frame, cut);
+                    memset(fixed, 0xA5, sizeof fixed);
+                    size_t length = SIZE_MAX, expected = SIZE_MAX;
+                    int took = hf_preprocess_frame_prefix_to(frame, cut, goldens[g].linktype,
+                                                             &fast, limit, fixed, &length);
+                    CHECK_EQ_INT(hf_preprocess_packet_prefix_to(frame, cut, &d, HF_PREPROCESS_NONE,
+                                                                &full, limit, reference,
+                                                                &expected, &scratch, &error),
+                                 HF_OK);
+                    int guard_intact = 1;
+                    size_t written = took ? length : 0;
+                    for (size_t i = written; i < written + 8; i++) guard_intact &= fixed[i] == 0xA5;
+                    if (!guard_intact || (took && (length != expected ||
+                                                   memcmp(fixed, reference, expected) != 0 ||
+                                                   fast.draws != full.draws ||
+                                                   fast.applied != full.applied ||
+                                                   fast.stream != full.stream)) ||
+                        (!took && length != SIZE_MAX)) {
+                        if (mismatches++ < 5)
+                            fprintf(stderr, "  frame_prefix %s cut %zu anonymize %d limit %zu\n",
+                                    goldens[g].name, cut, a, limit);
+                    }
+                    taken += took;
+                    if (cut == n && limit == n + 1) {
+                        if (took != expect_whole && mismatches++ < 5)
+                            fprintf(stderr, "  frame_prefix %s: taken %d, expected %d\n",
+                                    goldens[g].name, took, expect_whole);
+                        if (took && anonymize[a] == HF_ANONYMIZE_ZERO) {
+                            hf_buf view = {fixed, length, length};
+                            check_bytes(goldens[g].name, "NONE (frame_prefix)", &view,
+                                        goldens[g].none);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    CHECK_EQ_INT(mismatches, 0);
+    CHECK(taken > 0);
+    /* a limit that cuts an address, another link type, or no frame: the general path */
+    size_t n = unhex(find("tls_record_443")->frame, frame, sizeof frame);
+    hf_anonymizer anonymizer;
+    hf_anonymizer_init(&anonymizer, HF_ANONYMIZE_ZERO, 0);
+    hf_address_map map;
+    size_t length = 0;
+    hf_address_map_begin(&map, &anonymizer, 0, frame, n);
+    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, 1, &map, 14 + 20, fixed, &length), 1);
+    CHECK_EQ_INT(length, 34);
+    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, 1, &map, 14 + 19, fixed, &length), 0);
+    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, 101, &map, 64, fixed, &length), 0);
+    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(NULL, 0, 1, &map, 64, fixed, &length), 0);
+    hf_buf_free(&scratch);
+}
+
 int main(void)
 {
     test_goldens();
     test_prefix();
+    test_frame_prefix();
     test_spec_dns_caa();
     test_tcp_options();
     test_addresses();

@@ -12,7 +12,8 @@
  * dedup key computed.  Preprocessing must be deterministic (same map, same bytes) and the
  * anonymize mode must not change the length of the output (addresses are replaced in place).
  * The flow key hf_flow_key_from_frame takes straight from the bytes, when it takes one, must be
- * the key of the full dissection (flows.h).
+ * the key of the full dissection (flows.h), and the NONE bytes hf_preprocess_frame_prefix_to
+ * writes, when it takes the frame, those of the full dissection (preprocess.h).
  */
 #include <string.h>
 
@@ -96,6 +97,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(fast.has_key == full.has_key && fast.tcp_flags == full.tcp_flags);
         FUZZ_CHECK(memcmp(&fast.key, &full.key, sizeof fast.key) == 0);
     }
+
+    /* hf_preprocess_frame_prefix_to, when it takes the frame: the NONE bytes and map state of
+     * the full dissection's path (preprocess.h), for the whole frame and a 64-byte prefix */
+    uint8_t *fast_out = malloc(caplen + 1), *full_out = malloc(caplen + 1);
+    hf_buf scratch = HF_BUF_INIT;
+    if (fast_out && full_out) {
+        const size_t limits[2] = {caplen, caplen < 64 ? caplen : 64};
+        for (size_t a = 0; a < 2; a++) {
+            hf_anonymizer anonymizer;
+            hf_anonymizer_init(&anonymizer, anonymize_modes[a], 0x5eed);
+            for (size_t l = 0; l < 2; l++) {
+                hf_address_map fast_map, full_map;
+                hf_error error;
+                size_t fast_length = 0, full_length = 0;
+                hf_address_map_begin(&fast_map, &anonymizer, 7, copy, caplen);
+                hf_address_map_begin(&full_map, &anonymizer, 7, copy, caplen);
+                if (!hf_preprocess_frame_prefix_to(copy, caplen, linktype, &fast_map, limits[l],
+                                                   fast_out, &fast_length))
+                    continue;
+                FUZZ_CHECK(hf_preprocess_packet_prefix_to(copy, caplen, &d, HF_PREPROCESS_NONE,
+                                                          &full_map, limits[l], full_out,
+                                                          &full_length, &scratch,
+                                                          &error) == HF_OK);
+                FUZZ_CHECK(fast_length == full_length);
+                FUZZ_CHECK(memcmp(fast_out, full_out, fast_length) == 0);
+                FUZZ_CHECK(fast_map.applied == full_map.applied &&
+                           fast_map.stream == full_map.stream);
+            }
+        }
+    }
+    free(fast_out);
+    free(full_out);
+    hf_buf_free(&scratch);
 
     hf_buf out = HF_BUF_INIT, out2 = HF_BUF_INIT, key = HF_BUF_INIT, key2 = HF_BUF_INIT;
     for (int mode = HF_PREPROCESS_NONE; mode <= HF_PREPROCESS_HEADER; mode++) {
