@@ -880,38 +880,41 @@ int hf_preprocess_frame_prefix_to(const uint8_t *frame, size_t caplen, uint32_t 
     hf_cursor c = hf_cursor_make(frame, caplen);
     const uint8_t *ether = NULL, *ip = NULL, *tcp = NULL;
     if (hf_read_bytes(&c, IP, &ether) != HF_OK) return 0;
-    size_t ip_source, ip_length;
+    size_t ip_source, ip_length, ip_end;
     uint16_t ethertype = hf_span_be16(ether, 12);
     if (ethertype == 0x0800) {
-        /* dissect_ipv4: no options, total length = the rest (no Padding, no snaplen cut),
-         * offset 0 and no MF (a whole datagram), TCP */
+        /* dissect_ipv4: no options, offset 0 and no MF (a whole datagram), TCP; the total
+         * length within the frame (the rest is Padding; a snaplen cut goes the general way) */
         if (hf_read_bytes(&c, 20, &ip) != HF_OK || ip[0] != 0x45 ||
-            hf_span_be16(ip, 2) != caplen - IP || (hf_span_be16(ip, 6) & 0x3fff) != 0 ||
-            ip[9] != 6)
+            (hf_span_be16(ip, 6) & 0x3fff) != 0 || ip[9] != 6)
             return 0;
+        ip_end = IP + (size_t)hf_span_be16(ip, 2);
         ip_source = IP + 12;
         ip_length = 4;
     } else if (ethertype == 0x86dd) {
-        /* dissect_ipv6: TCP as the next header (no extension header), payload length = the
-         * rest */
-        if (hf_read_bytes(&c, 40, &ip) != HF_OK || (ip[0] >> 4) != 6 ||
-            hf_span_be16(ip, 4) != caplen - IP - 40 || ip[6] != 6)
-            return 0;
+        /* dissect_ipv6: TCP as the next header (no extension header); the payload length
+         * within the frame, as for IPv4 */
+        if (hf_read_bytes(&c, 40, &ip) != HF_OK || (ip[0] >> 4) != 6 || ip[6] != 6) return 0;
+        ip_end = IP + 40 + (size_t)hf_span_be16(ip, 4);
         ip_source = IP + 8;
         ip_length = 16;
     } else {
         return 0;
     }
-    /* dissect_tcp: the whole header (data offset >= 5, options included) */
+    if (ip_end > caplen) return 0;
+    /* dissect_tcp: the whole header (data offset >= 5, options included) inside the IP
+     * payload */
     size_t transport = c.pos;
-    if (hf_read_bytes(&c, 20, &tcp) != HF_OK) return 0;
+    c = hf_cursor_make(frame, ip_end);
+    const uint8_t *bytes = NULL;
+    if (hf_skip(&c, transport) != HF_OK || hf_read_bytes(&c, 20, &tcp) != HF_OK) return 0;
     size_t header_length = (size_t)(tcp[12] >> 4) * 4;
     if (header_length < 20 || hf_skip(&c, header_length - 20) != HF_OK) return 0;
     /* make_plan in NONE mode: a Raw or TLS layer after TCP cuts the string after TCP (R2,
-     * transport.py:16-27); no payload, or a TLS continuation, keeps the whole frame. */
+     * transport.py:16-27); no payload, or a TLS continuation, keeps the whole frame, Padding
+     * included. */
     size_t payload = transport + header_length, full = caplen;
-    if (payload < caplen) {
-        const uint8_t *bytes = NULL;
+    if (payload < ip_end) {
         size_t payload_length = hf_cursor_remaining(&c);
         (void)hf_read_bytes(&c, payload_length, &bytes);
         switch (hf_dissect_tcp_payload_class(bytes, payload_length, hf_span_be16(tcp, 0),

@@ -90,8 +90,8 @@ hf_status hf_preprocess_packet_prefix_to(const uint8_t *frame, size_t caplen,
 /*
  * hf_preprocess_packet_prefix_to in NONE mode for the commonest frames, straight from their bytes
  * (no dissection): Ethernet; IPv4 with a 20-byte header, not a fragment, or IPv6; TCP right
- * after it, its header complete; the IP length exactly the rest of the frame (no Padding, nothing
- * cut by the snaplen); and a payload the dissector makes Raw, TLS or a TLS continuation
+ * after it, its header complete; the IP datagram whole in the frame (Padding after it is fine, a
+ * snaplen cut is not); and a payload the dissector makes Raw, TLS or a TLS continuation
  * (dissect.h, hf_dissect_tcp_payload_class).  Returns 1 after writing what
  * hf_preprocess_packet_prefix_to writes for the frame's full dissection in NONE mode -- the same
  * destination[0 .. *length) and the same calls on `addresses` -- or 0, having written nothing,

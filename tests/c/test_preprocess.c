@@ -574,93 +574,122 @@ static void test_prefix(void)
     hf_buf_free(&scratch);
 }
 
-/* hf_preprocess_frame_prefix_to (the flow stage's path without a dissection): on every golden
- * frame, cut at every length, every anonymize mode and every limit, it either writes nothing and
- * returns 0, or returns 1 with exactly the bytes and map state of hf_preprocess_packet_prefix_to
- * on the full dissection in NONE mode.  Which whole frames it takes is fixed below: the clean
- * Ether/IPv4|IPv6/TCP ones, never HTTP, DNS, Padding, options, fragments or a VLAN; and on those
- * (ZERO mode) the bytes are the oracle's NONE bytes. */
+/* hf_preprocess_frame_prefix_to on one frame, every anonymize mode and every limit up to past
+ * the end: it writes nothing and returns 0, or returns 1 with exactly the bytes and map state
+ * of hf_preprocess_packet_prefix_to on the full dissection in NONE mode.  Returns how many of
+ * the calls it took; *whole_length: the length it gave for the whole frame (0 if not taken). */
+static int frame_prefix_agrees(const char *name, const uint8_t *frame, size_t caplen,
+                               unsigned linktype, int *mismatches, size_t *whole_length)
+{
+    static uint8_t fixed[4096 + 64], reference[4096 + 64];
+    static const hf_anonymize_mode anonymize[4] = {HF_ANONYMIZE_RANDOM, HF_ANONYMIZE_CONSISTENT,
+                                                   HF_ANONYMIZE_ZERO, HF_ANONYMIZE_KEEP};
+    hf_buf scratch = HF_BUF_INIT;
+    hf_dissection d;
+    int taken = 0;
+    CHECK_EQ_INT(hf_dissect_packet(frame, caplen, linktype, &d), HF_OK);
+    *whole_length = 0;
+    for (int a = 0; a < 4; a++) {
+        hf_anonymizer anonymizer;
+        hf_anonymizer_init(&anonymizer, anonymize[a], 11);
+        for (size_t limit = 0; limit <= caplen + 1; limit++) {
+            hf_error error;
+            hf_address_map fast, full;
+            hf_address_map_begin(&fast, &anonymizer, 5, frame, caplen);
+            hf_address_map_begin(&full, &anonymizer, 5, frame, caplen);
+            memset(fixed, 0xA5, sizeof fixed);
+            size_t length = SIZE_MAX, expected = SIZE_MAX;
+            int took = hf_preprocess_frame_prefix_to(frame, caplen, linktype, &fast, limit, fixed,
+                                                     &length);
+            CHECK_EQ_INT(hf_preprocess_packet_prefix_to(frame, caplen, &d, HF_PREPROCESS_NONE,
+                                                        &full, limit, reference, &expected,
+                                                        &scratch, &error), HF_OK);
+            int guard_intact = 1;
+            size_t written = took ? length : 0;
+            for (size_t i = written; i < written + 8; i++) guard_intact &= fixed[i] == 0xA5;
+            if (!guard_intact || (!took && length != SIZE_MAX) ||
+                (took && (length != expected || memcmp(fixed, reference, expected) != 0 ||
+                          fast.draws != full.draws || fast.applied != full.applied ||
+                          fast.stream != full.stream))) {
+                if ((*mismatches)++ < 5)
+                    fprintf(stderr, "  frame_prefix %s caplen %zu anonymize %d limit %zu\n",
+                            name, caplen, a, limit);
+            }
+            taken += took;
+            if (took && limit > caplen) *whole_length = length;
+        }
+    }
+    hf_buf_free(&scratch);
+    return taken;
+}
+
+/* hf_preprocess_frame_prefix_to (the flow and packet jobs' path without a dissection) agrees
+ * with the full path on every golden frame cut at every length, and on frames with Padding
+ * after the datagram.  Which whole frames it takes is fixed: the clean Ether/IPv4|IPv6/TCP ones,
+ * never HTTP, DNS, IP options, fragments, a snaplen cut or a VLAN; on those the ZERO-mode bytes
+ * are the oracle's NONE bytes. */
 static void test_frame_prefix(void)
 {
-    static uint8_t frame[4096], fixed[4096 + 64], reference[4096 + 64];
-    hf_buf scratch = HF_BUF_INIT;
-    const hf_anonymize_mode anonymize[4] = {HF_ANONYMIZE_RANDOM, HF_ANONYMIZE_CONSISTENT,
-                                            HF_ANONYMIZE_ZERO, HF_ANONYMIZE_KEEP};
+    static uint8_t frame[4096];
     static const char *const taken_whole[] = {
         "tls_record_443",          /* a TLS record: cut after TCP (54 bytes) */
         "tls_continuation_443",    /* a TLS continuation: the whole frame */
         "tls_short_record_443",    /* 4 bytes, no record header: a continuation */
         "ipv6_tcp_syn",            /* no payload: the whole frame */
         "tcp_options_eol_then_data", "tcp_unknown_kind_bad_length", "tcp_ns_flag",
+        "tcp_padding",             /* no payload, Padding after the datagram: the whole frame */
     };
     int mismatches = 0, taken = 0;
     for (size_t g = 0; g < sizeof goldens / sizeof goldens[0]; g++) {
-        size_t n = unhex(goldens[g].frame, frame, sizeof frame);
+        size_t n = unhex(goldens[g].frame, frame, sizeof frame), whole = 0;
         int expect_whole = 0;
         for (size_t t = 0; t < sizeof taken_whole / sizeof taken_whole[0]; t++)
             expect_whole |= strcmp(goldens[g].name, taken_whole[t]) == 0;
-        for (size_t cut = 0; cut <= n; cut++) {
-            hf_dissection d;
-            CHECK_EQ_INT(hf_dissect_packet(frame, cut, goldens[g].linktype, &d), HF_OK);
-            for (int a = 0; a < 4; a++) {
-                hf_anonymizer anonymizer;
-                hf_anonymizer_init(&anonymizer, anonymize[a], 11);
-                for (size_t limit = 0; limit <= cut + 1; limit++) {
-                    hf_error error;
-                    hf_address_map fast, full;
-                    hf_address_map_begin(&fast, &anonymizer, g, frame, cut);
-                    hf_address_map_begin(&full, &anonymizer, g, frame, cut);
-                    memset(fixed, 0xA5, sizeof fixed);
-                    size_t length = SIZE_MAX, expected = SIZE_MAX;
-                    int took = hf_preprocess_frame_prefix_to(frame, cut, goldens[g].linktype,
-                                                             &fast, limit, fixed, &length);
-                    CHECK_EQ_INT(hf_preprocess_packet_prefix_to(frame, cut, &d, HF_PREPROCESS_NONE,
-                                                                &full, limit, reference,
-                                                                &expected, &scratch, &error),
-                                 HF_OK);
-                    int guard_intact = 1;
-                    size_t written = took ? length : 0;
-                    for (size_t i = written; i < written + 8; i++) guard_intact &= fixed[i] == 0xA5;
-                    if (!guard_intact || (took && (length != expected ||
-                                                   memcmp(fixed, reference, expected) != 0 ||
-                                                   fast.draws != full.draws ||
-                                                   fast.applied != full.applied ||
-                                                   fast.stream != full.stream)) ||
-                        (!took && length != SIZE_MAX)) {
-                        if (mismatches++ < 5)
-                            fprintf(stderr, "  frame_prefix %s cut %zu anonymize %d limit %zu\n",
-                                    goldens[g].name, cut, a, limit);
-                    }
-                    taken += took;
-                    if (cut == n && limit == n + 1) {
-                        if (took != expect_whole && mismatches++ < 5)
-                            fprintf(stderr, "  frame_prefix %s: taken %d, expected %d\n",
-                                    goldens[g].name, took, expect_whole);
-                        if (took && anonymize[a] == HF_ANONYMIZE_ZERO) {
-                            hf_buf view = {fixed, length, length};
-                            check_bytes(goldens[g].name, "NONE (frame_prefix)", &view,
-                                        goldens[g].none);
-                        }
-                    }
-                }
-            }
+        for (size_t cut = 0; cut < n; cut++)
+            taken += frame_prefix_agrees(goldens[g].name, frame, cut, goldens[g].linktype,
+                                         &mismatches, &whole);
+        taken += frame_prefix_agrees(goldens[g].name, frame, n, goldens[g].linktype, &mismatches,
+                                     &whole);
+        CHECK_EQ_INT(whole > 0, expect_whole);
+        if (whole > 0) {
+            /* ZERO mode: the oracle's bytes */
+            hf_anonymizer anonymizer;
+            hf_anonymizer_init(&anonymizer, HF_ANONYMIZE_ZERO, 0);
+            hf_address_map map;
+            uint8_t out[4096];
+            size_t length = 0;
+            hf_address_map_begin(&map, &anonymizer, 0, frame, n);
+            CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, goldens[g].linktype, &map,
+                                                       SIZE_MAX, out, &length), 1);
+            hf_buf view = {out, length, length};
+            check_bytes(goldens[g].name, "NONE (frame_prefix)", &view, goldens[g].none);
         }
     }
-    CHECK_EQ_INT(mismatches, 0);
     CHECK(taken > 0);
+    /* Padding after a datagram with a payload: a TLS record still cuts after TCP (54 bytes of
+     * 60); a TLS continuation keeps the whole frame, Padding included */
+    const struct { const char *golden; size_t whole; } padded[] = {
+        {"tls_record_443", 54}, {"tls_continuation_443", 62 + 6}, {"tls_short_record_443", 58 + 6},
+    };
+    for (size_t k = 0; k < sizeof padded / sizeof padded[0]; k++) {
+        size_t n = unhex(find(padded[k].golden)->frame, frame, sizeof frame), whole = 0;
+        memset(frame + n, 0xAA, 6);
+        CHECK(frame_prefix_agrees(padded[k].golden, frame, n + 6, 1, &mismatches, &whole) > 0);
+        CHECK_EQ_INT(whole, padded[k].whole);
+    }
+    CHECK_EQ_INT(mismatches, 0);
     /* a limit that cuts an address, another link type, or no frame: the general path */
-    size_t n = unhex(find("tls_record_443")->frame, frame, sizeof frame);
+    size_t n = unhex(find("tls_record_443")->frame, frame, sizeof frame), length = 0;
+    uint8_t out[64];
     hf_anonymizer anonymizer;
     hf_anonymizer_init(&anonymizer, HF_ANONYMIZE_ZERO, 0);
     hf_address_map map;
-    size_t length = 0;
     hf_address_map_begin(&map, &anonymizer, 0, frame, n);
-    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, 1, &map, 14 + 20, fixed, &length), 1);
+    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, 1, &map, 14 + 20, out, &length), 1);
     CHECK_EQ_INT(length, 34);
-    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, 1, &map, 14 + 19, fixed, &length), 0);
-    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, 101, &map, 64, fixed, &length), 0);
-    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(NULL, 0, 1, &map, 64, fixed, &length), 0);
-    hf_buf_free(&scratch);
+    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, 1, &map, 14 + 19, out, &length), 0);
+    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(frame, n, 101, &map, 64, out, &length), 0);
+    CHECK_EQ_INT(hf_preprocess_frame_prefix_to(NULL, 0, 1, &map, 64, out, &length), 0);
 }
 
 int main(void)
