@@ -210,6 +210,12 @@ hf_tcp_payload_class hf_dissect_tcp_payload_class(const uint8_t *payload, size_t
                                                   uint16_t source_port,
                                                   uint16_t destination_port);
 
+/* 1 when the dissector looks for a further frame inside a UDP payload between these ports
+ * (VXLAN, L2TP: hf_dissect_packet goes on with the link or network layer inside), else 0.  For
+ * hf_flow_key_from_frame (flows.h): behind an outer IPv6 header an inner IPv4 header would give
+ * the flow key (§P4, IPv4 wins), so such frames are left to the dissection. */
+int hf_dissect_udp_ports_tunnel(uint16_t source_port, uint16_t destination_port);
+
 /* ------------------------------------------------------------------------------------------ */
 /* DNS message walking, shared by the dissector (is it DNS or Raw?) and preprocess (HEADER
  * mode re-encodes the records).  Implemented in dissect_dns.c. */

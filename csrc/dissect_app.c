@@ -411,6 +411,13 @@ hf_tcp_payload_class hf_dissect_tcp_payload_class(const uint8_t *payload, size_t
     }
 }
 
+int hf_dissect_udp_ports_tunnel(uint16_t source_port, uint16_t destination_port)
+{
+    /* hf_dissect_udp_payload's cases that return a frame to dissect further */
+    application found = udp_bindings_classify(source_port, destination_port);
+    return found == APPLICATION_VXLAN || found == APPLICATION_L2TP;
+}
+
 int hf_dissect_udp_payload(hf_dissector *d, size_t offset, size_t end, uint16_t source_port,
                            uint16_t destination_port)
 {

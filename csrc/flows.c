@@ -1288,6 +1288,9 @@ static int transport_ports(const hf_cursor *frame, uint8_t protocol, size_t offs
     if (hf_peek_be16(frame, offset, &source) != HF_OK ||
         hf_peek_be16(frame, offset + 2, &destination) != HF_OK)
         return 0;
+    /* a tunnel (VXLAN, L2TP) may carry an IPv4 header, which would give the key behind an
+     * outer IPv6 one (§P4; fuzz_dissect found it): the dissection decides */
+    if (protocol == 17 && hf_dissect_udp_ports_tunnel(source, destination)) return 0;
     packet->key.port[0] = source;
     packet->key.port[1] = destination;
     packet->tcp_flags = flags;

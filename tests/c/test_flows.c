@@ -1325,6 +1325,23 @@ static void test_key_from_frame(void)
     vlan[12] = 0x81; vlan[13] = 0; vlan[14] = 0; vlan[15] = 5;
     memcpy(vlan + 16, base[0] + 12, lengths[0] - 12);
     CHECK_EQ_INT(hf_flow_key_from_frame(vlan, lengths[0] + 4, HF_LINKTYPE_ETHERNET, &p), 0);
+    /* IPv6, UDP to VXLAN's port 4789, VXLAN, then an IPv4 header (fuzz_dissect found it): the
+     * inner IPv4 header gives the key (P4: IPv4 wins), so the frame is left to the dissection */
+    static const uint8_t vxlan6[] = {
+        0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x86, 0xdd,                  /* Ether */
+        0x60, 0, 0, 0, 0, 52, UDP, 64,                                    /* IPv6 */
+        0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+        0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+        0xba, 0x50, 0x12, 0xb5, 0, 52, 0, 0,                              /* UDP -> 4789 */
+        0x08, 0, 0, 0, 0, 0, 1, 0,                                        /* VXLAN, VNI 1 */
+        0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 3, 0x08, 0x00,                  /* Ether */
+        0x45, 0, 0, 22, 0, 1, 0, 0, 64, 99, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, 0xaa, 0xbb,
+    };
+    int before = fast_keys;
+    p = key_of(vxlan6, sizeof vxlan6);
+    CHECK_EQ_INT(fast_keys - before, 0);
+    CHECK_EQ_INT(p.key.family, 4);
+    CHECK_EQ_INT(key_ip(&p.key, 0), A_CLIENT);
     /* the fast path's key on frame 0: 10.0.0.1:1234 -> 10.0.0.2:80, SYN|ACK */
     CHECK_EQ_INT(hf_flow_key_from_frame(base[0], lengths[0], HF_LINKTYPE_ETHERNET, &p), 1);
     CHECK_EQ_INT(p.has_key, 1);
