@@ -4,6 +4,7 @@ create_image_from_file that keeps only the packets/bytes an image can use.  Ever
 the per-file (and the read + render) path exactly."""
 import glob
 import os
+import re
 import warnings
 
 import numpy as np
@@ -301,3 +302,41 @@ def test_encode_png_is_the_same_for_every_layout_of_the_pixels():
         assert _core.encode_png(layout, 1, 0) == reference
     with pytest.raises(ValueError):
         _core.encode_png(pixels[None], 1, 0)          # 3-D: still refused
+
+
+def test_encode_png_and_write_png_take_arguments_like_a_python_def(tmp_path):
+    """encode_png/write_png parse their (vectorcall) arguments themselves: by position or by
+    name, defaults for level/filter, and CPython's errors for everything else."""
+    pixels = (np.arange(8 * 8, dtype=np.uint8) * 3).reshape(8, 8)
+    default = _core.encode_png(pixels, _core.PNG_DEFAULT_LEVEL, _core.PNG_DEFAULT_FILTER)
+    assert _core.encode_png(pixels) == default
+    assert _core.encode_png(image=pixels) == default
+    assert _core.encode_png(pixels, filter=0, level=1) == _core.encode_png(pixels, 1, 0)
+    assert _core.encode_png(pixels, 9) == _core.encode_png(pixels, level=9)
+    assert _core.encode_png(pixels, 1, 0) != _core.encode_png(pixels, 1, 1)   # filter is used
+    a, b, c = (str(tmp_path / name) for name in ("a.png", "b.png", "c.png"))
+    failures = [
+        (lambda: _core.encode_png(), TypeError, "missing required argument 'image' (pos 1)"),
+        (lambda: _core.encode_png(pixels, 1, 0, 5), TypeError, "at most 3 arguments (4 given)"),
+        (lambda: _core.encode_png(pixels, bogus=1), TypeError,
+         "unexpected keyword argument 'bogus'"),
+        (lambda: _core.encode_png(pixels, 1, level=1), TypeError,
+         "given by name ('level') and position (2)"),
+        (lambda: _core.encode_png(pixels, "1"), TypeError, "'str' object cannot be interpreted"),
+        (lambda: _core.encode_png(pixels, 1.0), TypeError, "'float' object cannot be interpreted"),
+        (lambda: _core.encode_png(pixels, 2 ** 40), OverflowError, "greater than maximum"),
+        (lambda: _core.encode_png(pixels, 1, -2 ** 40), OverflowError, "less than minimum"),
+        (lambda: _core.write_png(a), TypeError, "missing required argument 'image' (pos 2)"),
+        (lambda: _core.write_png(123, pixels), TypeError,
+         "expected str, bytes or os.PathLike object, not int"),
+        (lambda: _core.write_png(b, pixels, 1, 0, 0), TypeError, "at most 4 arguments (5 given)"),
+        (lambda: _core.write_png(c, pixels, level=2 ** 40), OverflowError, "greater than maximum"),
+    ]
+    for call, error, text in failures:
+        with pytest.raises(error, match=re.escape(text)):
+            call()
+    assert not list(tmp_path.iterdir())      # no failed call left a file
+    _core.write_png(image=pixels, path=str(tmp_path / "d.png"), filter=0, level=1)
+    assert (tmp_path / "d.png").read_bytes() == _core.encode_png(pixels, 1, 0)
+    _core.write_png(tmp_path / "e.png", pixels)       # a PathLike, defaults
+    assert (tmp_path / "e.png").read_bytes() == default
