@@ -733,7 +733,7 @@ class Suite:
                         sessions["x_bare"] >= 0.5)
         if a and a.get("x_bare"):
             self.target("  (1.1.1's path: whole file = one flow, only the 64 packets the image "
-                        "uses dissected)",
+                        "uses preprocessed)",
                         "%.0f%% (CPU-time: %.0f%%)" % (100 * a["x_bare"], 100 * a["x_bare_cpu"]),
                         a["x_bare"] >= 0.5)
         s = find("ours flow-tiled-fixed NONE -> arrays")

@@ -112,44 +112,37 @@ static void check_frame_prefix(const uint8_t *data, size_t length, uint32_t link
 }
 #endif
 
-/* Dissect, preprocess and append one frame. */
-static hf_status process_one(const uint8_t *data, size_t length, uint32_t linktype,
-                             int64_t timestamp_ns, uint64_t index,
-                             const hf_job_config *config, hf_packet_list *out, hf_error *error)
+/* The NONE bytes of one of the commonest frames without a dissection (preprocess.h,
+ * hf_preprocess_frame_prefix_to) into destination[0 .. limit): 1 when written (*written). */
+static int frame_prefix(const uint8_t *data, size_t length, uint32_t linktype,
+                        const hf_anonymizer *anonymizer, uint64_t index, size_t limit,
+                        uint8_t *destination, size_t *written)
 {
-    if (config->limit_kept && !config->collect_keys) {
-        out->kept_bytes = config->keep_bytes;
-        if (out->count >= config->keep_packets) {   /* the image cannot use it: count only */
-            out->total++;
-            return HF_OK;
-        }
-    }
-    hf_status status = reserve_entry(out, config->collect_keys);
-    if (status != HF_OK) return hf_error_set(error, status, (int64_t)index, -1, "out of memory");
+    hf_address_map addresses;
+    hf_address_map_begin(&addresses, anonymizer, index, data, length);
+    if (!hf_preprocess_frame_prefix_to(data, length, linktype, &addresses, limit, destination,
+                                       written))
+        return 0;
+#if defined(HF_DEBUG)
+    check_frame_prefix(data, length, linktype, anonymizer, index, limit, destination, *written);
+#endif
+    return 1;
+}
+
+/* Dissect and preprocess one frame: its string (and, with collect_keys, its dedup key) appended
+ * to `out`'s buffers; on failure nothing is. */
+static hf_status dissect_and_preprocess(const uint8_t *data, size_t length, uint32_t linktype,
+                                        uint64_t index, size_t limit,
+                                        const hf_job_config *config, hf_packet_list *out,
+                                        hf_error *error)
+{
+    hf_dissection dissection;
+    hf_status status = hf_dissect_packet(data, length, linktype, &dissection);
+    if (status != HF_OK)
+        return hf_error_set(error, status, (int64_t)index, -1, "dissection failed");
     hf_address_map addresses;
     hf_address_map_begin(&addresses, &config->anonymizer, index, data, length);
     size_t before = out->bytes.length;
-    /* Keys need whole packets (de-duplication drops packets after reading, so none is cut). */
-    size_t limit = config->limit_kept && !config->collect_keys ? config->keep_bytes : SIZE_MAX;
-    if (config->mode == HF_PREPROCESS_NONE && !config->collect_keys) {
-        /* the commonest frames without a dissection (preprocess.h) */
-        size_t room = limit < length ? limit : length, written = 0;
-        if (hf_buf_reserve(&out->bytes, room) != HF_OK)
-            return hf_error_set(error, HF_NOMEM, (int64_t)index, -1, "out of memory");
-        if (hf_preprocess_frame_prefix_to(data, length, linktype, &addresses, room,
-                                          out->bytes.data + before, &written)) {
-#if defined(HF_DEBUG)
-            check_frame_prefix(data, length, linktype, &config->anonymizer, index, limit,
-                               out->bytes.data + before, written);
-#endif
-            out->bytes.length = before + written;
-            goto appended;
-        }
-    }
-    hf_dissection dissection;
-    status = hf_dissect_packet(data, length, linktype, &dissection);
-    if (status != HF_OK)
-        return hf_error_set(error, status, (int64_t)index, -1, "dissection failed");
     status = hf_preprocess_packet_prefix(data, length, &dissection, config->mode, &addresses,
                                          limit, &out->bytes, error);
     if (status != HF_OK) {
@@ -164,7 +157,38 @@ static hf_status process_one(const uint8_t *data, size_t length, uint32_t linkty
         }
         out->key_offsets[out->count + 1] = out->keys.length;
     }
-appended:
+    return HF_OK;
+}
+
+/* Dissect, preprocess and append one frame. */
+static hf_status process_one(const uint8_t *data, size_t length, uint32_t linktype,
+                             int64_t timestamp_ns, uint64_t index,
+                             const hf_job_config *config, hf_packet_list *out, hf_error *error)
+{
+    if (config->limit_kept && !config->collect_keys) {
+        out->kept_bytes = config->keep_bytes;
+        if (out->count >= config->keep_packets) {   /* the image cannot use it: count only */
+            out->total++;
+            return HF_OK;
+        }
+    }
+    hf_status status = reserve_entry(out, config->collect_keys);
+    if (status != HF_OK) return hf_error_set(error, status, (int64_t)index, -1, "out of memory");
+    /* Keys need whole packets (de-duplication drops packets after reading, so none is cut). */
+    size_t limit = config->limit_kept && !config->collect_keys ? config->keep_bytes : SIZE_MAX;
+    int from_frame = 0;
+    if (config->mode == HF_PREPROCESS_NONE && !config->collect_keys) {
+        size_t room = limit < length ? limit : length, written = 0;
+        if (hf_buf_reserve(&out->bytes, room) != HF_OK)
+            return hf_error_set(error, HF_NOMEM, (int64_t)index, -1, "out of memory");
+        from_frame = frame_prefix(data, length, linktype, &config->anonymizer, index, room,
+                                  out->bytes.data + out->bytes.length, &written);
+        if (from_frame) out->bytes.length += written;
+    }
+    if (!from_frame) {
+        status = dissect_and_preprocess(data, length, linktype, index, limit, config, out, error);
+        if (status != HF_OK) return status;
+    }
     out->timestamps_ns[out->count] = timestamp_ns;
     out->record_indices[out->count] = index;
     out->offsets[out->count + 1] = out->bytes.length;
@@ -481,22 +505,14 @@ static void begin_addresses(const materialize_context *m, hf_address_map *addres
                          m->record->data, m->record->caplen);
 }
 
-/* NONE bytes of the commonest frames without a dissection (preprocess.h,
- * hf_preprocess_frame_prefix_to): 1 when they were written. */
+/* frame_prefix for the record being added, in NONE mode: 1 when its bytes were written. */
 static int materialize_from_frame(materialize_context *m, uint8_t *destination, size_t limit,
                                   size_t *length)
 {
-    if (m->job->packets.mode != HF_PREPROCESS_NONE) return 0;
-    hf_address_map addresses;
-    begin_addresses(m, &addresses);
-    if (!hf_preprocess_frame_prefix_to(m->record->data, m->record->caplen, m->record->linktype,
-                                       &addresses, limit, destination, length))
-        return 0;
-#if defined(HF_DEBUG)
-    check_frame_prefix(m->record->data, m->record->caplen, m->record->linktype,
-                       &m->job->packets.anonymizer, m->record->index, limit, destination, *length);
-#endif
-    return 1;
+    return m->job->packets.mode == HF_PREPROCESS_NONE &&
+           frame_prefix(m->record->data, m->record->caplen, m->record->linktype,
+                        &m->job->packets.anonymizer, m->record->index, limit, destination,
+                        length);
 }
 
 /* Into the job's scratch buffer (a new flow, or one without room: flows.h, materialize). */
@@ -569,7 +585,8 @@ static hf_status feed_one(hf_flow_job *job, int *done, hf_error *error)
     job->records_matched++;
     /* The key of the commonest frames comes straight from their bytes; the others are dissected
      * now.  Dissection (and preprocessing) of the rest waits until the flow keeps the packet
-     * (flows.h, materialize): a third of the benchmark's packets are past a flow image's 64.
+     * (flows.h, materialize): a third of the benchmark's packets are past a flow image's 64;
+     * in NONE mode the commonest frames are not dissected at all (materialize_from_frame).
      * Every field of `packet` is set below, one by one (zeroing it first was wasted stores). */
     hf_dissection dissection;
     hf_flow_packet packet;
