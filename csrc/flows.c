@@ -1288,9 +1288,6 @@ static int transport_ports(const hf_cursor *frame, uint8_t protocol, size_t offs
     if (hf_peek_be16(frame, offset, &source) != HF_OK ||
         hf_peek_be16(frame, offset + 2, &destination) != HF_OK)
         return 0;
-    /* a tunnel (VXLAN, L2TP) may carry an IPv4 header, which would give the key behind an
-     * outer IPv6 one (§P4; fuzz_dissect found it): the dissection decides */
-    if (protocol == 17 && hf_dissect_udp_ports_tunnel(source, destination)) return 0;
     packet->key.port[0] = source;
     packet->key.port[1] = destination;
     packet->tcp_flags = flags;
@@ -1347,7 +1344,12 @@ int hf_flow_key_from_frame(const uint8_t *frame, size_t caplen, uint32_t linktyp
         key->protocol = next_header;
         size_t start = IP + 40, end = caplen;
         if ((size_t)payload_length < end - start) end = start + payload_length;
-        return start < end && transport_ports(&c, next_header, start, end, packet);
+        /* UDP to a tunnel (VXLAN, L2TP) may carry an IPv4 header, which gives the key behind an
+         * outer IPv6 one (§P4, IPv4 wins; fuzz_dissect found it): the dissection decides.  (Behind
+         * an outer IPv4 header the outer one is the first and gives the key.) */
+        return start < end && transport_ports(&c, next_header, start, end, packet) &&
+               !(next_header == 17 &&
+                 hf_dissect_udp_ports_tunnel(packet->key.port[0], packet->key.port[1]));
     }
     return 0;
 }

@@ -318,10 +318,10 @@ hf_status hf_flow_key_from_dissection(const uint8_t *frame,
 
 /* The same key straight from the bytes of the commonest frames, without a dissection: linktype
  * Ethernet with ethertype IPv4 (a 20-byte or longer header whose options were captured) or IPv6,
- * and then an IPv4 fragment, or TCP (>= 20 bytes inside the IP payload) or UDP (>= 8, not to a
- * tunnel port: dissect.h, hf_dissect_udp_ports_tunnel) right after the IP header.  Returns 1
- * and fills packet->key, has_key and tcp_flags exactly as hf_flow_key_from_dissection does
- * after hf_dissect_packet (a build with HF_DEBUG checks this on every packet of a flow job,
+ * and then an IPv4 fragment, or TCP (>= 20 bytes inside the IP payload) or UDP (>= 8; behind
+ * IPv6 not to a tunnel port, dissect.h hf_dissect_udp_ports_tunnel) right after the IP header.
+ * Returns 1 and fills packet->key, has_key and tcp_flags exactly as hf_flow_key_from_dissection
+ * does after hf_dissect_packet (a build with HF_DEBUG checks this on every packet of a flow job,
  * job.c); returns 0 for every other frame, *packet then unspecified.
  * It lets a flow job dissect only the packets a flow keeps (and, with
  * hf_preprocess_frame_prefix_to, none of the commonest frames).  Reentrant. */

@@ -1342,6 +1342,16 @@ static void test_key_from_frame(void)
     CHECK_EQ_INT(fast_keys - before, 0);
     CHECK_EQ_INT(p.key.family, 4);
     CHECK_EQ_INT(key_ip(&p.key, 0), A_CLIENT);
+    /* the same behind an outer IPv4 header: the outer header is the first IPv4 one and gives the
+     * key, so the fast path takes it (and key_of checks it is the dissection's) */
+    uint8_t vxlan4[14 + 20 + sizeof vxlan6 - 54];
+    n = put_ether(vxlan4, 0x0800);
+    n += put_ipv4(vxlan4 + n, UDP, 0, SERVER, A_CLIENT, sizeof vxlan6 - 54);
+    memcpy(vxlan4 + n, vxlan6 + 54, sizeof vxlan6 - 54);
+    before = fast_keys;
+    p = key_of(vxlan4, sizeof vxlan4);
+    CHECK_EQ_INT(fast_keys - before, 1);
+    CHECK_EQ_INT(p.key.port[1], 4789);
     /* the fast path's key on frame 0: 10.0.0.1:1234 -> 10.0.0.2:80, SYN|ACK */
     CHECK_EQ_INT(hf_flow_key_from_frame(base[0], lengths[0], HF_LINKTYPE_ETHERNET, &p), 1);
     CHECK_EQ_INT(p.has_key, 1);
