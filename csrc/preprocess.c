@@ -225,7 +225,7 @@ static HF_ALWAYS_INLINE void apply_addresses_as(const address_slots *slots, hf_a
     else if (slots->ip_length == 16) apply_ip_addresses(slots, map, frame, caplen, out, 16, random);
 }
 
-static void apply_addresses(const address_slots *slots, hf_address_map *map,
+static HF_ALWAYS_INLINE void apply_addresses(const address_slots *slots, hf_address_map *map,
                             const uint8_t *frame, size_t caplen, hf_buf *out)
 {
     if (map->anonymizer->mode == HF_ANONYMIZE_RANDOM)
@@ -852,25 +852,6 @@ hf_status hf_preprocess_packet_prefix_to(const uint8_t *frame, size_t caplen,
     return HF_OK;
 }
 
-/* The four addresses of a frame_prefix string, in apply_addresses' order (Ether source, Ether
- * destination, IP source, IP destination) and with its constant lengths. */
-static HF_ALWAYS_INLINE void apply_frame_addresses(hf_address_map *map, uint8_t *out,
-                                                   size_t ip_source, size_t ip_length,
-                                                   int random)
-{
-    if (random) {
-        hf_address_map_apply_random(map, out + 6, 6);
-        hf_address_map_apply_random(map, out, 6);
-        hf_address_map_apply_random(map, out + ip_source, ip_length);
-        hf_address_map_apply_random(map, out + ip_source + ip_length, ip_length);
-    } else {
-        hf_address_map_apply(map, out + 6, 6);
-        hf_address_map_apply(map, out, 6);
-        hf_address_map_apply(map, out + ip_source, ip_length);
-        hf_address_map_apply(map, out + ip_source + ip_length, ip_length);
-    }
-}
-
 int hf_preprocess_frame_prefix_to(const uint8_t *frame, size_t caplen, uint32_t linktype,
                                   hf_address_map *addresses, size_t limit, uint8_t *destination,
                                   size_t *length)
@@ -928,10 +909,15 @@ int hf_preprocess_frame_prefix_to(const uint8_t *frame, size_t caplen, uint32_t 
     size_t n = full < limit ? full : limit;
     if (n < ip_source + 2 * ip_length) return 0;   /* apply_cut_slot's case: the general path */
     memcpy(destination, frame, n);
-    if (addresses->anonymizer->mode == HF_ANONYMIZE_RANDOM)
-        apply_frame_addresses(addresses, destination, ip_source, ip_length, 1);
-    else
-        apply_frame_addresses(addresses, destination, ip_source, ip_length, 0);
+    /* the verbatim path's slots for such a frame (init_slots, verbatim_slots): both MACs and
+     * both IP addresses inside the n bytes written */
+    address_slots slots = {.ether_source = 6, .ether_destination = 0,
+                           .ip_source = (long)ip_source,
+                           .ip_destination = (long)(ip_source + ip_length),
+                           .ip_length = (uint8_t)ip_length, .ether_present = 1,
+                           .ip_offset = ip_source, .verbatim = frame, .verbatim_base = 0};
+    hf_buf written = {destination, n, n};
+    apply_addresses(&slots, addresses, frame, caplen, &written);
     *length = n;
     return 1;
 }
