@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dissect.h"
@@ -424,6 +425,122 @@ void hf_job_extract_files(const char *const *paths, size_t n, const hf_job_confi
 void hf_file_results_free(hf_file_result *results, size_t n)
 {
     for (size_t i = 0; i < n && results != NULL; i++) hf_image_list_free(&results[i].images);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* fip's files: images into PNG files */
+
+/* *name = the output name of image `index` of `count` (job.h: hf_image_file), NUL-terminated. */
+static hf_status image_name(const char *prefix, size_t index, size_t count, int numbered,
+                            hf_buf *name)
+{
+    char suffix[48];
+    int length = numbered || count > 1
+        ? snprintf(suffix, sizeof suffix, "_%05zu_processed.png", index)
+        : snprintf(suffix, sizeof suffix, "_processed.png");
+    name->length = 0;
+    hf_status status = hf_buf_append(name, prefix, strlen(prefix));
+    return status == HF_OK ? hf_buf_append(name, suffix, (size_t)length + 1) : status;
+}
+
+/* The 8-bit grey pixels of `image` (its own when uint8, else converted into *gray). */
+static hf_status gray8_of_image(const hf_image *image, hf_buf *gray, const uint8_t **out,
+                                hf_error *error)
+{
+    size_t n = image->shape.rows * image->shape.cols;   /* fits: the image was allocated */
+    if (image->shape.pixel_type == HF_PIXEL_UINT8) {
+        *out = image->pixels;
+        return HF_OK;
+    }
+    gray->length = 0;
+    if (hf_buf_reserve(gray, n) != HF_OK)
+        return hf_error_set(error, HF_NOMEM, -1, -1, "png: out of memory");
+    *out = gray->data;
+    if (image->shape.pixel_type == HF_PIXEL_FLOAT64) {
+        hf_png_gray8_from_float64(image->pixels, n, gray->data);
+        return HF_OK;
+    }
+    return hf_png_gray8_from_int64(image->pixels, n, gray->data, error);
+}
+
+/* Write the images of one file, last to first (see hf_job_write_files).  Each image's pixels
+ * are freed once written, so the next file's reuse the memory. */
+static hf_status write_images(const hf_image_file *file, hf_image_list *images,
+                              const hf_write_request *write, hf_buf *gray, hf_buf *name,
+                              hf_written_file *result)
+{
+    hf_error *error = &result->error;
+    hf_png_encoder *encoder = write->encoder;
+    for (size_t k = images->count; k-- > 0;) {
+        if (write->cancel != NULL && atomic_load(write->cancel))
+            return hf_error_set(error, HF_INTERRUPTED, -1, -1, "cancelled");
+        hf_image *image = &images->items[k];
+        if (image->shape.rows == 0 || image->shape.cols == 0)
+            return hf_error_set(error, HF_ARGUMENT, -1, -1,
+                                "cannot save an empty image (%zu x %zu pixels)",
+                                image->shape.cols, image->shape.rows);
+        const uint8_t *pixels = NULL;
+        hf_status status = gray8_of_image(image, gray, &pixels, error);
+        if (status != HF_OK) return status;
+        if (image_name(file->prefix, k, images->count, write->numbered, name) != HF_OK)
+            return hf_error_set(error, HF_NOMEM, -1, -1, "png: out of memory");
+        hf_buf *png = hf_png_encoder_buffer(encoder);
+        status = hf_png_encoder_encode(encoder, pixels, image->shape.cols, image->shape.rows,
+                                       image->shape.cols, png, error);
+        if (status == HF_OK)
+            status = hf_png_write_file_atomic_ex((const char *)name->data, png->data,
+                                                 png->length, HF_PNG_WRITE_MAKE_DIRS, error);
+        if (status != HF_OK) {
+            if (status != HF_NOMEM) {
+                result->failed_output = hf_malloc(name->length);
+                if (result->failed_output != NULL)
+                    memcpy(result->failed_output, name->data, name->length);
+            }
+            return status;
+        }
+        hf_free(image->pixels);
+        image->pixels = NULL;
+    }
+    return HF_OK;
+}
+
+void hf_job_write_files(const hf_image_file *files, size_t n, const hf_job_config *config,
+                        const hf_image_request *request, const hf_write_request *write,
+                        hf_written_file *results)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        results[i].status = HF_OK;
+        hf_error_clear(&results[i].error);
+        hf_error_clear(&results[i].damage);
+    }
+    hf_image_list images;
+    hf_image_list_init(&images);
+    hf_buf gray = HF_BUF_INIT, name = HF_BUF_INIT;
+    size_t i = 0;
+    for (; i < n; i++) {
+        hf_written_file *result = &results[i];
+        if (write->cancel != NULL && atomic_load(write->cancel)) break;
+        result->status = hf_job_extract_file(files[i].path, config, request, &images,
+                                             &result->packets, &result->damage, &result->error);
+        result->images = images.count;
+        if (result->status == HF_OK)
+            result->status = write_images(&files[i], &images, write, &gray, &name, result);
+        hf_image_list_free(&images);
+        if (result->status == HF_INTERRUPTED) { i++; break; }
+    }
+    for (; i < n; i++)
+        results[i].status = hf_error_set(&results[i].error, HF_INTERRUPTED, -1, -1, "cancelled");
+    hf_buf_free(&gray);
+    hf_buf_free(&name);
+}
+
+void hf_written_files_free(hf_written_file *results, size_t n)
+{
+    for (size_t i = 0; i < n && results != NULL; i++) {
+        hf_free(results[i].failed_output);
+        results[i].failed_output = NULL;
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------- */

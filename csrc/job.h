@@ -5,7 +5,8 @@
  *   reader -> dissect -> preprocess -> [packet list]            (this file)
  *   [packet list] -> render -> [image list]                     (this file: hf_job_render,
  *                                                                hf_job_extract_file(s))
- *   [image list] -> png                                         (png.h; driven by the binding)
+ *   [image list] -> png                                         (png.h; driven by the binding,
+ *                                                                or hf_job_write_files for fip)
  *
  * 1.1.1 reads the first 64 records of a file (reference-semantics.md §1.1, quirk P7) and turns each
  * into one byte string (§2); a file is one flow (§0.1).  hf_job_read_file does exactly that, with
@@ -197,6 +198,57 @@ void hf_job_extract_files(const char *const *paths,
                                const hf_image_request *request,
                                int threads,
                                hf_file_result *results);
+
+/* ---------------------------------------------------------------------------------------------- */
+/* fip's conversion of whole files: extract, then every image into its PNG file (png.h), with no
+ * Python in between (heifip/cli.py hands chunks of files to it).                                 */
+
+#include <stdatomic.h>
+
+#include "png.h"
+
+/* A capture and where its images go: <prefix>_processed.png (1.1.1's save_image name), or
+ * <prefix>_<index:05>_processed.png per image (index = position in the file's image list) for
+ * per-packet commands (numbered) and for a flow command's file with several images; docs/cli.md
+ * "Outputs". */
+typedef struct hf_image_file {
+    const char *path;     /* borrowed */
+    const char *prefix;   /* borrowed */
+} hf_image_file;
+
+typedef struct hf_write_request {
+    int numbered;              /* per-packet commands: every name carries its index */
+    hf_png_encoder *encoder;   /* borrowed, used by this call alone: level and filter of the PNGs */
+    const atomic_int *cancel;  /* borrowed, may be NULL: nonzero = stop before the next image */
+} hf_write_request;
+
+/* The outcome of one file of hf_job_write_files. */
+typedef struct hf_written_file {
+    hf_status status;      /* HF_OK: all its images written; HF_INTERRUPTED: cancelled first */
+    hf_error error;        /* when status != HF_OK */
+    char *failed_output;   /* owned (hf_malloc), NULL: the output file a write failed on; NULL
+                              when the capture (or the cancel) is to blame */
+    hf_error damage;       /* status HF_OK when the file was intact */
+    size_t images;         /* images of the file: all written when status == HF_OK */
+    size_t packets;        /* packets read (kept or counted) */
+} hf_written_file;
+
+/* For files[0..n), in order, on the calling thread: hf_job_extract_file, then each image from
+ * the last to the first converted to 8-bit grey (hf_png_gray8_from_*, what 1.1.1's save_image
+ * writes), encoded with write->encoder and written atomically (hf_png_write_file_atomic_ex,
+ * directories made as needed).  The first image is written last, so it exists only once all of
+ * its file's do: fip's resume test (cli.py _is_complete).  A failure ends its file only (its
+ * first image is then not written); a cancel ends the call, that file and those after it get
+ * HF_INTERRUPTED.  results[0..n) are caller-allocated and initialised here; free them with
+ * hf_written_files_free.  The files written do not depend on how a run is cut into calls. */
+void hf_job_write_files(const hf_image_file *files,
+                        size_t n,
+                        const hf_job_config *config,
+                        const hf_image_request *request,
+                        const hf_write_request *write,
+                        hf_written_file *results);
+
+void hf_written_files_free(hf_written_file *results, size_t n);
 
 /* Free the images of results[0..n). */
 void hf_file_results_free(hf_file_result *results, size_t n);

@@ -38,6 +38,7 @@ typedef struct module_state {
     PyObject *filter_error;          /* heifip.errors.FilterError */
     PyTypeObject *packet_list_type;
     PyTypeObject *flow_info_type;    /* _core.FlowInfo, the base of heifip.sessions.FlowMeta */
+    PyTypeObject *cancel_type;       /* _core.Cancel */
     hf_png_pool *png_pool;           /* owned: idle PNG encoders (png.h; thread-safe, used with
                                         the GIL released); freed by module_free */
 } module_state;
@@ -611,8 +612,9 @@ static PyObject *array_of_image(hf_image *image)
     return array;
 }
 
-/* (list of arrays, damage) of one file's images, damage None or (record_index, byte_offset,
- * reason, packets read); consumes the pixels it hands over. */
+/* (list of arrays, damage, packets) of one file's images: damage None or (record_index,
+ * byte_offset, reason, packets read), packets the packets read (kept or counted, as fip's
+ * progress counts them); consumes the pixels it hands over. */
 static PyObject *file_images(hf_image_list *images, const hf_error *damage, size_t packets)
 {
     PyObject *list = PyList_New((Py_ssize_t)images->count);
@@ -627,10 +629,7 @@ static PyObject *file_images(hf_image_list *images, const hf_error *damage, size
         : Py_BuildValue("(LLsn)", (long long)damage->record_index, (long long)damage->byte_offset,
                         damage->reason, (Py_ssize_t)packets);
     if (damage_obj == NULL) { Py_DECREF(list); return NULL; }
-    PyObject *result = PyTuple_Pack(2, list, damage_obj);
-    Py_DECREF(list);
-    Py_DECREF(damage_obj);
-    return result;
+    return Py_BuildValue("(NNn)", list, damage_obj, (Py_ssize_t)packets);   /* steals both */
 }
 
 /* Shared arguments of extract_file/extract_files after the path(s). */
@@ -658,7 +657,7 @@ static int extract_setup(const extract_args *a, hf_job_config *config, hf_image_
 }
 
 /* extract_file(path, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols,
- *              min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage):
+ *              min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage, packets):
  * read_file + render in one call and one GIL release, keeping only the packets and bytes the
  * image can use (job.h: hf_job_extract_file). */
 static PyObject *extract_file(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -720,8 +719,8 @@ static PyObject *core_exception(PyObject *module, hf_status status, const hf_err
 }
 
 /* extract_files(paths, mode, ..., max_packets, threads=1) -> list, per file in order either
- * (list of arrays, damage) or the exception object extract_file would have raised.  All files
- * run in one GIL release on `threads` C worker threads (job.h: hf_job_extract_files). */
+ * (list of arrays, damage, packets) or the exception object extract_file would have raised.
+ * All files run in one GIL release on `threads` C worker threads (job.h: hf_job_extract_files). */
 static PyObject *extract_files(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"paths", "mode", "anonymize", "seed", "limit", "kind", "dim", "fill",
@@ -770,6 +769,162 @@ done:
         for (Py_ssize_t i = 0; i < converted; i++) Py_DECREF(encoded[i]);
     PyMem_Free(encoded);
     PyMem_Free(c_paths);
+    PyMem_Free(results);
+    Py_DECREF(seq);
+    return result;
+}
+
+/* Cancel(): a flag another thread sets (set()) while write_file_images runs without the GIL;
+ * the C job reads it between images (job.h: hf_write_request.cancel). */
+typedef struct {
+    PyObject_HEAD
+    atomic_int flag;
+} Cancel;
+
+static PyObject *Cancel_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Cancel() takes no arguments");
+        return NULL;
+    }
+    Cancel *self = (Cancel *)type->tp_alloc(type, 0);
+    if (self != NULL) atomic_init(&self->flag, 0);
+    return (PyObject *)self;
+}
+
+static void Cancel_dealloc(Cancel *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyObject *Cancel_set(Cancel *self, PyObject *unused)
+{
+    (void)unused;
+    atomic_store(&self->flag, 1);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Cancel_is_set(Cancel *self, PyObject *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(atomic_load(&self->flag));
+}
+
+static PyMethodDef Cancel_methods[] = {
+    {"set", (PyCFunction)Cancel_set, METH_NOARGS, "set(): ask the running job to stop"},
+    {"is_set", (PyCFunction)Cancel_is_set, METH_NOARGS, "is_set() -> bool"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot Cancel_slots[] = {
+    {Py_tp_new, Cancel_new},
+    {Py_tp_dealloc, Cancel_dealloc},
+    {Py_tp_methods, Cancel_methods},
+    {Py_tp_doc, "Cancel(): a stop flag for write_file_images, set from any thread."},
+    {0, NULL},
+};
+
+static PyType_Spec Cancel_spec = {
+    .name = "heifip._core.Cancel",
+    .basicsize = sizeof(Cancel),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Cancel_slots,
+};
+
+/* write_file_images(items, mode, ..., max_packets, numbered=False, level, filter, cancel=None)
+ * -> list, per (path, prefix) item in order: (images, packets, damage) when all its images were
+ * written, the exception saving or reading raised (an OSError names the output file), or None
+ * when `cancel` stopped the call first.  One GIL release for all (job.h: hf_job_write_files). */
+static PyObject *write_file_images(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"items", "mode", "anonymize", "seed", "limit", "kind", "dim", "fill",
+                               "auto_dim", "append", "cols", "min_dim", "max_dim", "min_packets",
+                               "max_packets", "numbered", "level", "filter", "cancel", NULL};
+    PyObject *items_obj, *cancel_obj = Py_None;
+    extract_args a = {0, 0, 0, 0, 0, 0, 0, 8, 0, 4, 0, 0, 0, 0};
+    hf_write_request write = {0, NULL, NULL};
+    hf_png_options png = {HF_PNG_DEFAULT_LEVEL, HF_PNG_DEFAULT_FILTER};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OiiKKi|LLppLLLLLpiiO", keywords, &items_obj,
+                                     &a.mode, &a.anonymize, &a.seed, &a.limit, &a.kind, &a.dim,
+                                     &a.fill, &a.auto_dim, &a.append, &a.cols, &a.min_dim,
+                                     &a.max_dim, &a.min_packets, &a.max_packets, &write.numbered,
+                                     &png.level, &png.filter, &cancel_obj))
+        return NULL;
+    module_state *st = state_of(module);
+    if (cancel_obj != Py_None) {
+        if (!PyObject_TypeCheck(cancel_obj, st->cancel_type)) {
+            PyErr_SetString(PyExc_TypeError, "cancel must be a heifip._core.Cancel or None");
+            return NULL;
+        }
+        write.cancel = &((Cancel *)cancel_obj)->flag;
+    }
+    hf_job_config config;
+    hf_image_request request;
+    if (extract_setup(&a, &config, &request) < 0) return NULL;
+    PyObject *seq = PySequence_Fast(items_obj, "items must be a sequence of (path, prefix) pairs");
+    if (seq == NULL) return NULL;
+    hf_error error;   /* level and filter: ImageParameterError before any work */
+    hf_error_clear(&error);
+    if (hf_png_pool_take(st->png_pool, &png, &write.encoder, &error) != HF_OK) {
+        raise_core_error(module, error.status, &error, NULL);
+        Py_DECREF(seq);
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), converted = 0;
+    PyObject *result = NULL;
+    PyObject **encoded = PyMem_Calloc(n ? 2 * (size_t)n : 1, sizeof *encoded);
+    hf_image_file *files = PyMem_Calloc(n ? (size_t)n : 1, sizeof *files);
+    hf_written_file *results = PyMem_Calloc(n ? (size_t)n : 1, sizeof *results);
+    if (encoded == NULL || files == NULL || results == NULL) { PyErr_NoMemory(); goto done; }
+    for (; converted < n; converted++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, converted);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2) {
+            PyErr_Format(PyExc_TypeError, "item %zd: expected a (path, prefix) pair", converted);
+            goto done;
+        }
+        if (!PyUnicode_FSConverter(PyTuple_GET_ITEM(item, 0), &encoded[2 * converted])) goto done;
+        if (!PyUnicode_FSConverter(PyTuple_GET_ITEM(item, 1), &encoded[2 * converted + 1])) {
+            Py_CLEAR(encoded[2 * converted]);
+            goto done;
+        }
+        files[converted].path = PyBytes_AS_STRING(encoded[2 * converted]);
+        files[converted].prefix = PyBytes_AS_STRING(encoded[2 * converted + 1]);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    hf_job_write_files(files, (size_t)n, &config, &request, &write, results);
+    Py_END_ALLOW_THREADS
+    result = PyList_New(n);
+    if (result == NULL) goto freeing;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const hf_written_file *r = &results[i];
+        PyObject *item;
+        if (r->status == HF_OK) {
+            PyObject *damage = r->damage.status == HF_OK
+                ? Py_NewRef(Py_None)
+                : Py_BuildValue("(LLsn)", (long long)r->damage.record_index,
+                                (long long)r->damage.byte_offset, r->damage.reason,
+                                (Py_ssize_t)r->packets);
+            item = damage ? Py_BuildValue("(nnN)", (Py_ssize_t)r->images, (Py_ssize_t)r->packets,
+                                          damage) : NULL;
+        } else if (r->status == HF_INTERRUPTED) {
+            item = Py_NewRef(Py_None);
+        } else {
+            item = core_exception(module, r->status, &r->error,
+                                  r->failed_output ? r->failed_output : files[i].path);
+        }
+        if (item == NULL) { Py_CLEAR(result); break; }
+        PyList_SET_ITEM(result, i, item);
+    }
+freeing:
+    hf_written_files_free(results, (size_t)n);
+done:
+    hf_png_pool_give(st->png_pool, write.encoder);
+    if (encoded != NULL)
+        for (Py_ssize_t i = 0; i < 2 * converted; i++) Py_DECREF(encoded[i]);
+    PyMem_Free(encoded);
+    PyMem_Free(files);
     PyMem_Free(results);
     Py_DECREF(seq);
     return result;
@@ -860,11 +1015,7 @@ static const uint8_t *gray8_pixels(gray8_source *source)
     if (source->converted == NULL) return NULL;
     uint8_t *out = source->converted;
     if (source->type == NPY_FLOAT64) {
-        const double *in = PyArray_DATA(source->array);
-        for (size_t i = 0; i < n; i++) {
-            double t = trunc(in[i] * 255.0);
-            out[i] = t >= 255.0 ? 255 : t > 0.0 ? (uint8_t)t : 0;   /* NaN fails both: 0 */
-        }
+        hf_png_gray8_from_float64(PyArray_DATA(source->array), n, out);
     } else {
         const float *in = PyArray_DATA(source->array);
         for (size_t i = 0; i < n; i++) {
@@ -1740,11 +1891,16 @@ static PyMethodDef module_methods[] = {
      "render_packets(packets, kind, dim, fill, auto_dim, append, cols) -> array"},
     {"extract_file", (PyCFunction)(void (*)(void))extract_file, METH_VARARGS | METH_KEYWORDS,
      "extract_file(path, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols, "
-     "min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage)"},
+     "min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage, packets)"},
     {"extract_files", (PyCFunction)(void (*)(void))extract_files, METH_VARARGS | METH_KEYWORDS,
      "extract_files(paths, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols, "
-     "min_dim, max_dim, min_packets, max_packets, threads=1) -> list of (arrays, damage) or "
-     "exception objects"},
+     "min_dim, max_dim, min_packets, max_packets, threads=1) -> list of (arrays, damage, packets) "
+     "or exception objects"},
+    {"write_file_images", (PyCFunction)(void (*)(void))write_file_images,
+     METH_VARARGS | METH_KEYWORDS,
+     "write_file_images(items, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, "
+     "cols, min_dim, max_dim, min_packets, max_packets, numbered=False, level, filter, "
+     "cancel=None) -> list of (images, packets, damage), exception objects or None (cancelled)"},
     {"encode_png", (PyCFunction)(void (*)(void))encode_png, METH_FASTCALL | METH_KEYWORDS,
      "encode_png(image, level, filter) -> bytes"},
     {"write_png", (PyCFunction)(void (*)(void))write_png, METH_FASTCALL | METH_KEYWORDS,
@@ -1792,6 +1948,9 @@ static int module_exec(PyObject *module)
     int added = PyModule_AddObjectRef(module, "FlowReader", flow_reader);
     Py_DECREF(flow_reader);
     if (added < 0) return -1;
+    st->cancel_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &Cancel_spec, NULL);
+    if (st->cancel_type == NULL) return -1;
+    if (PyModule_AddObjectRef(module, "Cancel", (PyObject *)st->cancel_type) < 0) return -1;
     if (add_int(module, "PREPROCESS_NONE", HF_PREPROCESS_NONE) < 0 ||
         add_int(module, "PREPROCESS_HEADER", HF_PREPROCESS_HEADER) < 0 ||
         add_int(module, "ANONYMIZE_RANDOM", HF_ANONYMIZE_RANDOM) < 0 ||
@@ -1825,6 +1984,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->filter_error);
     Py_VISIT(st->packet_list_type);
     Py_VISIT(st->flow_info_type);
+    Py_VISIT(st->cancel_type);
     return 0;
 }
 
@@ -1837,6 +1997,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(st->filter_error);
     Py_CLEAR(st->packet_list_type);
     Py_CLEAR(st->flow_info_type);
+    Py_CLEAR(st->cancel_type);
     return 0;
 }
 

@@ -34,6 +34,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -382,6 +383,27 @@ hf_status hf_png_encode_gray8(const uint8_t *pixels, size_t width, size_t height
     return status;
 }
 
+/* ---- what save_image writes ------------------------------------------------------------- */
+
+void hf_png_gray8_from_float64(const double *in, size_t n, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        double t = trunc(in[i] * 255.0);
+        out[i] = t >= 255.0 ? 255 : t > 0.0 ? (uint8_t)t : 0;   /* NaN fails both: 0 */
+    }
+}
+
+hf_status hf_png_gray8_from_int64(const int64_t *in, size_t n, uint8_t *out, hf_error *error)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] < 0 || in[i] > 255)
+            return hf_error_set(error, HF_ARGUMENT, -1, -1,
+                                "integer image values must be within 0..255 to be saved as 8-bit");
+        out[i] = (uint8_t)in[i];
+    }
+    return HF_OK;
+}
+
 /* ---- atomic file writer ----------------------------------------------------------------- */
 
 static hf_status os_error(hf_error *error, int errno_value, const char *what)
@@ -413,6 +435,26 @@ static int write_all(int fd, const uint8_t *bytes, size_t length)
         length -= (size_t)n;
     }
     return 0;
+}
+
+/* os.makedirs(exist_ok=True) of path[0 .. length), a directory part ending in '/': every
+ * missing component, mode 0777 & ~umask.  0 or an errno (a component that exists but is no
+ * directory shows when the file is created: ENOTDIR). */
+static int make_directories(const char *path, size_t length)
+{
+    char *directory = hf_malloc(length + 1);
+    if (directory == NULL) return ENOMEM;
+    memcpy(directory, path, length);
+    directory[length] = '\0';
+    int result = 0;
+    for (size_t i = 1; i < length && result == 0; i++) {   /* i = 0: the root's '/' */
+        if (directory[i] != '/') continue;
+        directory[i] = '\0';
+        if (mkdir(directory, 0777) != 0 && errno != EEXIST) result = errno;
+        directory[i] = '/';
+    }
+    hf_free(directory);
+    return result;
 }
 
 static int fsync_directory(const char *directory)
@@ -455,12 +497,20 @@ hf_status hf_png_write_file_atomic_ex(const char *path, const uint8_t *bytes, si
         snprintf(temp_path, temp_size, "%.*s.%.*s.hf-%ld-%llx-%d.tmp", (int)directory_length,
                  path, (int)name_length, name, (long)getpid(), stamp, attempt);
         fd = open(temp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno == ENOENT && (flags & HF_PNG_WRITE_MAKE_DIRS) && directory_length) {
+            flags &= ~HF_PNG_WRITE_MAKE_DIRS;   /* once */
+            if ((saved_errno = make_directories(path, directory_length)) != 0) break;
+            attempt--;
+            continue;
+        }
         if (fd >= 0 || errno != EEXIST) break;
     }
     if (fd < 0) {
-        saved_errno = errno;
+        const char *what = saved_errno ? "cannot create the output directory"
+                                       : "cannot create the temporary output file";
+        if (!saved_errno) saved_errno = errno;
         hf_free(temp_path);
-        return os_error(error, saved_errno, "cannot create the temporary output file");
+        return os_error(error, saved_errno, what);
     }
 
     hf_status status = HF_OK;

@@ -161,15 +161,27 @@ void hf_png_write_files(hf_png_job *jobs,
                         hf_png_pool *pool,
                         int threads);
 
+/* The 8-bit grey values heifip's save_image writes (reference-semantics.md §4.4; Python's
+ * heifip.extractor.as_gray8), for n pixels into out[0..n):
+ *   float64 p -> trunc(255 p) clipped to 0..255, NaN 0 (NumPy's
+ *                nan_to_num(clip(trunc(a * 255.0), 0, 255)).astype(uint8)); never fails;
+ *   int64 v   -> v, when every v is in 0..255; otherwise HF_ARGUMENT ("integer image values must
+ *                be within 0..255 to be saved as 8-bit"), out then undefined. */
+void hf_png_gray8_from_float64(const double *in, size_t n, uint8_t *out);
+hf_status hf_png_gray8_from_int64(const int64_t *in, size_t n, uint8_t *out, hf_error *error);
+
 /* Flags of hf_png_write_file_atomic_ex. */
 #define HF_PNG_WRITE_DURABLE 1u  /* fsync the file before and its directory after the rename */
+#define HF_PNG_WRITE_MAKE_DIRS 2u  /* create the missing directories of `path` (mode 0777 &
+                                      ~umask, as os.makedirs), only when the file is written */
 
 /*
  * Write `length` bytes to `path` so that no half-written file is ever visible under `path`:
  * the bytes go to a new temporary file in the same directory (".<name>.hf-<pid>-<n>.tmp",
  * created with O_EXCL and mode 0666 & ~umask like Pillow's open(path, "wb")), which is then
  * renamed over `path` (an existing file is replaced, as 1.1.1 does).  On any failure the
- * temporary file is removed and `path` is untouched.  Creates no directories.
+ * temporary file is removed and `path` is untouched.  Creates no directories (but see
+ * HF_PNG_WRITE_MAKE_DIRS).
  *
  * No fsync by default: rename alone already hides partial files from every reader; fsync only
  * adds durability across a power loss, costs a disk flush per image (measured: see

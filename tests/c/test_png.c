@@ -20,6 +20,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
+#include <math.h>
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -593,6 +594,75 @@ static void test_atomic_writer(void)
     CHECK(rmdir(directory) == 0);  /* empty: nothing was left behind */
 }
 
+/* hf_png_gray8_from_*: the values 1.1.1's save_image writes (uint8(trunc(255 p)), clipped). */
+static void test_gray8(void)
+{
+    const double p[9] = {-1.0, 0.0, 0.5, 0.2, 0.999, 1.0, 2.0, NAN, 1e300};
+    const uint8_t want[9] = {0, 0, 127, 51, 254, 255, 255, 0, 255};
+    uint8_t out[9];
+    hf_png_gray8_from_float64(p, 9, out);
+    CHECK(memcmp(out, want, sizeof want) == 0);
+    const int64_t counts[4] = {0, 255, 7, 128};
+    hf_error error;
+    hf_error_clear(&error);
+    CHECK_EQ_INT(hf_png_gray8_from_int64(counts, 4, out, &error), HF_OK);
+    CHECK(out[0] == 0 && out[1] == 255 && out[2] == 7 && out[3] == 128);
+    const int64_t high[2] = {1, 256}, low[1] = {-1};
+    CHECK_EQ_INT(hf_png_gray8_from_int64(high, 2, out, &error), HF_ARGUMENT);
+    CHECK(strstr(error.reason, "0..255") != NULL);
+    CHECK_EQ_INT(hf_png_gray8_from_int64(low, 1, out, &error), HF_ARGUMENT);
+    CHECK_EQ_INT(hf_png_gray8_from_int64(low, 0, out, &error), HF_OK);
+}
+
+/* HF_PNG_WRITE_MAKE_DIRS: missing directories made (only then), a file in the way reported. */
+static void test_make_dirs(void)
+{
+    char directory[] = "/tmp/hf_test_png_dirs_XXXXXX";
+    CHECK(mkdtemp(directory) != NULL);
+    char path[256], sub[256];
+    hf_error error;
+    hf_error_clear(&error);
+    snprintf(path, sizeof path, "%s/a//b/c/x.png", directory);
+    CHECK_EQ_INT(hf_png_write_file_atomic_ex(path, (const uint8_t *)"x", 1, 0, &error),
+                 HF_NOTFOUND);
+    CHECK_EQ_INT(count_entries(directory), 0);
+    CHECK_EQ_INT(hf_png_write_file_atomic_ex(path, (const uint8_t *)"xy", 2,
+                                             HF_PNG_WRITE_MAKE_DIRS, &error), HF_OK);
+    uint8_t buffer[8];
+    CHECK_EQ_INT(read_file(path, buffer, sizeof buffer), 2);
+    snprintf(sub, sizeof sub, "%s/a/b/c", directory);
+    CHECK_EQ_INT(count_entries(sub), 1);   /* x.png, no temporary */
+    mode_t mask = umask(022);
+    umask(mask);
+    struct stat st;
+    CHECK(stat(sub, &st) == 0 && S_ISDIR(st.st_mode));
+    CHECK_EQ_INT(st.st_mode & 0777, 0777 & ~mask);
+    /* existing directories are fine; a file where a directory must go is ENOTDIR */
+    snprintf(path, sizeof path, "%s/a/b/y.png", directory);
+    CHECK_EQ_INT(hf_png_write_file_atomic_ex(path, (const uint8_t *)"y", 1,
+                                             HF_PNG_WRITE_MAKE_DIRS, &error), HF_OK);
+    snprintf(path, sizeof path, "%s/a/b/y.png/z.png", directory);
+    hf_error_clear(&error);
+    CHECK_EQ_INT(hf_png_write_file_atomic_ex(path, (const uint8_t *)"z", 1,
+                                             HF_PNG_WRITE_MAKE_DIRS, &error), HF_IO);
+    CHECK_EQ_INT(error.os_errno, ENOTDIR);
+    snprintf(path, sizeof path, "%s/a/b/y.png/deeper/z.png", directory);
+    hf_error_clear(&error);
+    CHECK_EQ_INT(hf_png_write_file_atomic_ex(path, (const uint8_t *)"z", 1,
+                                             HF_PNG_WRITE_MAKE_DIRS, &error), HF_IO);
+    CHECK_EQ_INT(error.os_errno, ENOTDIR);
+    snprintf(path, sizeof path, "%s/a/b/c/x.png", directory);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/a/b/y.png", directory);
+    unlink(path);
+    rmdir(sub);
+    snprintf(sub, sizeof sub, "%s/a/b", directory);
+    rmdir(sub);
+    snprintf(sub, sizeof sub, "%s/a", directory);
+    rmdir(sub);
+    CHECK(rmdir(directory) == 0);
+}
+
 int main(void)
 {
     test_roundtrips();
@@ -604,5 +674,7 @@ int main(void)
     test_errors();
     test_allocation_failures();
     test_atomic_writer();
+    test_gray8();
+    test_make_dirs();
     return CHECK_REPORT();
 }

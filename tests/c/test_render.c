@@ -3,12 +3,17 @@
  * printed by the real heifip 1.1.1 classes (oracle venv, NumPy 1.26.4): every worked example of
  * reference-semantics.md section 3, fill wrapping (and its float path), empty packets, dim 0,
  * auto_dim, missing tiles, append padding, Markov zero rows, the MarkovFlow int64 rule, argument
- * errors and overflow limits.
+ * errors and overflow limits; job.c's image paths, and fip's PNG files (hf_job_write_files).
  */
+#define _POSIX_C_SOURCE 200809L   /* mkdtemp */
+
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "job.h"
@@ -658,6 +663,156 @@ static void test_job_images(void)
     for (int i = 0; i < 4; i++) remove(paths[i]);
 }
 
+/* The bytes hf_job_write_files must have written for `image`: its 8-bit grey pixels
+ * encoded by `encoder` (the writer's own steps, each tested in test_png.c). */
+static int file_holds_png_of(const char *path, const hf_image *image, hf_png_encoder *encoder)
+{
+    size_t n = image->shape.rows * image->shape.cols;
+    uint8_t *gray = malloc(n ? n : 1);
+    hf_error error;
+    if (image->shape.pixel_type == HF_PIXEL_UINT8) memcpy(gray, image->pixels, n);
+    else if (image->shape.pixel_type == HF_PIXEL_FLOAT64)
+        hf_png_gray8_from_float64(image->pixels, n, gray);
+    else if (hf_png_gray8_from_int64(image->pixels, n, gray, &error) != HF_OK) n = 0;
+    hf_buf want = HF_BUF_INIT;
+    int same = n > 0 && hf_png_encoder_encode(encoder, gray, image->shape.cols,
+                                              image->shape.rows, image->shape.cols, &want,
+                                              &error) == HF_OK;
+    FILE *f = fopen(path, "rb");
+    same = same && f != NULL;
+    if (same) {
+        uint8_t *got = malloc(want.length + 1);
+        same = fread(got, 1, want.length + 1, f) == want.length &&
+               memcmp(got, want.data, want.length) == 0;
+        free(got);
+    }
+    if (f) fclose(f);
+    hf_buf_free(&want);
+    free(gray);
+    return same;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* hf_job_write_files: fip's names, the bytes of the extracted images' PNGs, directories made,
+ * a file's first image written last (so a failed write leaves it out), failures per file and
+ * the cancel flag. */
+static void test_job_write_files(void)
+{
+    char root[] = "/tmp/hf-test-write-XXXXXX";
+    CHECK(mkdtemp(root) != NULL);
+    char captures[3][96], prefixes[4][128];
+    for (int i = 0; i < 3; i++) {
+        snprintf(captures[i], sizeof captures[i], "%s/cap%d.pcap", root, i);
+        write_capture(captures[i], 5 + 4 * i, 11 + i);
+        snprintf(prefixes[i], sizeof prefixes[i], "%s/out/sub%d/deeper/cap%d.pcap", root, i, i);
+    }
+    snprintf(prefixes[3], sizeof prefixes[3], "%s/out/missing.pcap", root);
+    hf_image_file files[4] = {{captures[0], prefixes[0]}, {captures[1], prefixes[1]},
+                              {captures[2], prefixes[2]}, {"/nonexistent/hf.pcap", prefixes[3]}};
+    hf_job_config config;
+    memset(&config, 0, sizeof config);
+    config.mode = HF_PREPROCESS_NONE;
+    hf_anonymizer_init(&config.anonymizer, HF_ANONYMIZE_ZERO, 0);
+    config.packet_limit = 64;
+    config.scapy_compat = 1;
+    hf_png_options options = {6, -1};
+    hf_png_encoder *encoder = NULL, *reference = NULL;
+    hf_error error;
+    CHECK_EQ_INT(hf_png_encoder_new(&options, &encoder, &error), HF_OK);
+    CHECK_EQ_INT(hf_png_encoder_new(&options, &reference, &error), HF_OK);
+    const hf_image_params kinds[3] = {
+        {HF_IMAGE_PACKET, 6, 2, 0, 0, 0},            /* uint8, one image per packet, numbered */
+        {HF_IMAGE_MARKOV_FLOW, 0, 0, 0, 0, 2},       /* float64 -> trunc(255 p) */
+        {HF_IMAGE_FLOW_TILED_FIXED, 4, 7, 0, 0, 3},  /* one image: 1.1.1's plain name */
+    };
+    char name[200];
+    for (int k = 0; k < 3; k++) {
+        int numbered = kinds[k].kind == HF_IMAGE_PACKET;
+        hf_image_request request = {kinds[k], 0, 0, 0, 0};
+        hf_write_request write = {numbered, encoder, NULL};
+        hf_written_file results[4];
+        hf_job_write_files(files, 4, &config, &request, &write, results);
+        for (int i = 0; i < 3; i++) {
+            CHECK_EQ_INT(results[i].status, HF_OK);
+            CHECK(results[i].failed_output == NULL);
+            hf_image_list want;
+            hf_image_list_init(&want);
+            size_t packets = 0;
+            hf_error damage;
+            CHECK_EQ_INT(hf_job_extract_file(captures[i], &config, &request, &want, &packets,
+                                             &damage, &error), HF_OK);
+            CHECK_EQ_INT(results[i].images, want.count);
+            CHECK_EQ_INT(results[i].packets, packets);
+            CHECK_EQ_INT(want.count, numbered ? (size_t)(5 + 4 * i) : 1);
+            for (size_t j = 0; j < want.count; j++) {
+                if (numbered)
+                    snprintf(name, sizeof name, "%s_%05zu_processed.png", prefixes[i], j);
+                else
+                    snprintf(name, sizeof name, "%s_processed.png", prefixes[i]);
+                CHECK(file_holds_png_of(name, &want.items[j], reference));
+                CHECK(unlink(name) == 0);
+            }
+            hf_image_list_free(&want);
+        }
+        CHECK_EQ_INT(results[3].status, HF_NOTFOUND);
+        CHECK(results[3].failed_output == NULL);
+        hf_written_files_free(results, 4);
+    }
+    /* image 2 of cap1 cannot be written (a directory has its name): cap1 fails naming it,
+     * images 3.. exist, 1 and 0 (the completion mark) do not; the other files are written */
+    hf_image_request packets = {kinds[0], 0, 0, 0, 0};
+    hf_write_request write = {1, encoder, NULL};
+    snprintf(name, sizeof name, "%s_%05d_processed.png", prefixes[1], 2);
+    CHECK(mkdir(name, 0755) == 0);
+    hf_written_file results[4];
+    hf_job_write_files(files, 3, &config, &packets, &write, results);
+    CHECK_EQ_INT(results[0].status, HF_OK);
+    CHECK_EQ_INT(results[1].status, HF_IO);
+    CHECK_EQ_INT(results[1].error.os_errno, EISDIR);
+    CHECK(results[1].failed_output != NULL && strcmp(results[1].failed_output, name) == 0);
+    CHECK_EQ_INT(results[2].status, HF_OK);
+    hf_written_files_free(results, 3);
+    CHECK(rmdir(name) == 0);
+    for (int j = 0; j < 9; j++) {
+        snprintf(name, sizeof name, "%s_%05d_processed.png", prefixes[1], j);
+        CHECK_EQ_INT(exists(name), j >= 3);
+        unlink(name);
+    }
+    for (int i = 0; i < 3; i += 2)
+        for (int j = 0; j < 5 + 4 * i; j++) {
+            snprintf(name, sizeof name, "%s_%05d_processed.png", prefixes[i], j);
+            CHECK(unlink(name) == 0);
+        }
+    /* cancelled before the call: every file HF_INTERRUPTED, nothing written */
+    atomic_int cancel;
+    atomic_init(&cancel, 1);
+    write.cancel = &cancel;
+    hf_job_write_files(files, 3, &config, &packets, &write, results);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(results[i].status, HF_INTERRUPTED);
+        snprintf(name, sizeof name, "%s_%05d_processed.png", prefixes[i], 0);
+        CHECK(!exists(name));
+    }
+    hf_written_files_free(results, 3);
+    hf_png_encoder_free(encoder);
+    hf_png_encoder_free(reference);
+    for (int i = 0; i < 3; i++) {
+        remove(captures[i]);
+        snprintf(name, sizeof name, "%s/out/sub%d/deeper", root, i);
+        CHECK(rmdir(name) == 0);   /* empty: no temporary left behind */
+        snprintf(name, sizeof name, "%s/out/sub%d", root, i);
+        rmdir(name);
+    }
+    snprintf(name, sizeof name, "%s/out", root);
+    CHECK(rmdir(name) == 0);
+    CHECK(rmdir(root) == 0);
+}
+
 int main(void)
 {
     test_packet_image();
@@ -669,5 +824,6 @@ int main(void)
     test_limits();
     test_shape_mismatch_and_needs();
     test_job_images();
+    test_job_write_files();
     return CHECK_REPORT();
 }
