@@ -13,10 +13,11 @@ as heifip 1.1.1's ``fip`` does (reference-semantics.md §5), minus its failures 
   converted; nothing hangs (P31) and Ctrl-C stops cleanly.
 
 Python stays thin here (docs/style.md §7): this module parses arguments, walks folders, schedules
-files on threads and reports.  Reading, rendering and PNG writing are ``heifip.FIPExtractor`` and
-``heifip.save_png`` calls, whose C work releases the GIL, so ``-t N`` runs N files at once.  Every
-image is written to a temporary name and renamed (by the writer), so an interrupted run never
-leaves a half-written PNG.  The user documentation is docs/cli.md.
+files on threads and reports.  Reading, rendering and PNG writing of a chunk of files is one C
+call (``heifip._core.write_file_images``; sessions: ``heifip.extract`` and ``heifip.save_png``)
+that releases the GIL, so ``-t N`` runs N chunks at once.  Every image is written to a temporary
+name and renamed (by the writer), so an interrupted run never leaves a half-written PNG.  The user
+documentation is docs/cli.md.
 
 Exit status: 0 every input converted, 1 some inputs failed (listed on stderr), 2 usage error,
 130 interrupted.
@@ -59,8 +60,15 @@ def _positive_int(text):
     return value
 
 
-def _non_negative_int(text):
+def _int64(text):
     value = int(text)
+    if not -2 ** 63 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"must be a 64-bit integer, got {value}")
+    return value
+
+
+def _non_negative_int(text):
+    value = _int64(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
@@ -68,6 +76,7 @@ def _non_negative_int(text):
 
 _positive_int.__name__ = "positive integer"
 _non_negative_int.__name__ = "non-negative integer"
+_int64.__name__ = "64-bit integer"
 
 
 def _seed(text):
@@ -78,6 +87,20 @@ def _seed(text):
 
 
 _seed.__name__ = "seed"
+
+
+def _png_level(text):
+    value = int(text)
+    if not 0 <= value <= 12:
+        raise argparse.ArgumentTypeError(f"must be in 0 .. 12, got {value}")
+    return value
+
+
+_png_level.__name__ = "PNG level"
+
+# --png-filter names -> heifip.save_png's filter argument (png.h: 0..4 one PNG filter type for
+# every row, -1 adaptive)
+PNG_FILTERS = {"none": 0, "sub": 1, "up": 2, "average": 3, "paeth": 4, "adaptive": -1}
 
 
 def _opt(*flags, **kwargs):
@@ -95,9 +118,9 @@ _EXTRACT_OPTIONS = [
     _opt("--preprocess", dest="preprocessing_type", type=str.upper, choices=("NONE", "HEADER"),
          default="NONE", help="NONE, or HEADER to replace headers by heifip's reduced layers "
          "(case-insensitive; default: NONE)"),
-    _opt("--min-im-dim", "--min_im_dim", dest="min_image_dim", type=int, default=0, metavar="N",
+    _opt("--min-im-dim", "--min_im_dim", dest="min_image_dim", type=_int64, default=0, metavar="N",
          help="drop images with a side shorter than N, 0 = no minimum (default: 0)"),
-    _opt("--max-im-dim", "--max_im_dim", dest="max_image_dim", type=int, default=0, metavar="N",
+    _opt("--max-im-dim", "--max_im_dim", dest="max_image_dim", type=_int64, default=0, metavar="N",
          help="drop images with a side longer than N, 0 = no maximum (default: 0)"),
     _opt("--remove-duplicates", dest="remove_duplicates", action="store_true",
          help="accepted for compatibility; has no effect, as in heifip 1.1.1"),
@@ -105,9 +128,10 @@ _EXTRACT_OPTIONS = [
 
 # 1.1.1's "flow options" are offered by every command (also those that ignore them, P34).
 _FLOW_OPTIONS = [
-    _opt("--min-packets", dest="min_packets_per_flow", type=int, default=0, metavar="N",
+    _opt("--min-packets", dest="min_packets_per_flow", type=_int64, default=0, metavar="N",
          help="flows with fewer packets make no image, 0 = no minimum (default: 0)"),
-    _opt("--max-packets", dest="max_packets_per_flow", type=int, default=0, metavar="N",
+    _opt("--max-packets", dest="max_packets_per_flow", type=_non_negative_int, default=0,
+         metavar="N",
          help="use at most the first N packets of a flow, 0 = all (default: 0)"),
 ]
 
@@ -138,6 +162,11 @@ _RUN_OPTIONS = [
          "images (default: 0)"),
     _opt("--packet-limit", dest="packet_limit", type=_non_negative_int, default=64, metavar="N",
          help="records read per file, 0 = whole file (default: 64, heifip 1.1.1's fixed cap)"),
+    _opt("--png-level", dest="png_level", type=_png_level, default=1, metavar="N",
+         help="PNG compression level, 0 (stored) .. 12 (smallest, slowest) (default: 1)"),
+    _opt("--png-filter", dest="png_filter", type=str.lower, choices=tuple(PNG_FILTERS),
+         default="none", help="PNG row filter: one type for every row, or adaptive (chosen per "
+         "row, as Pillow does; slower, and larger on packet bytes) (default: none)"),
     _opt("--overwrite", dest="overwrite", action="store_true",
          help="convert again files whose images exist from an earlier run (default: skip them)"),
     _opt("-q", "--quiet", dest="quiet", action="store_true",
@@ -219,7 +248,11 @@ class _Settings:
                      ns.min_packets_per_flow, ns.max_packets_per_flow, ns.remove_duplicates)
         self.image_args = tuple(getattr(ns, name) for name in arg_names)
         self.image_kwargs = dict(zip(arg_names, self.image_args))
-        self.cancel = threading.Event()
+        self.png = (ns.png_level, PNG_FILTERS[ns.png_filter])   # save_png's level, filter
+        self.threads = ns.num_threads
+        self.packet_limit = ns.packet_limit
+        from heifip import _core
+        self.cancel = _core.Cancel()   # Ctrl-C: set by the main thread, read by workers and C
         # sessions: everything heifip.extract needs besides the path
         self.sessions = None
         if ns.split != "file" or ns.bpf:
@@ -253,20 +286,6 @@ class _Result:
         self.reason = reason
 
 
-def output_names(prefix, count, per_packet):
-    """Output file names of a file's `count` images.
-
-    Flow commands: ``<prefix>_processed.png`` (1.1.1's name).  Per-packet commands:
-    ``<prefix>_<index:05d>_processed.png``, index = position of the image in the file's list.
-    A flow command yielding several images for one file (one per connection, issue 4's
-    --split) numbers them the same way.
-    """
-    if not per_packet:
-        return [prefix + OUTPUT_SUFFIX for _ in range(count)] if count <= 1 else [
-            f"{prefix}_{INDEX_FORMAT.format(i)}{OUTPUT_SUFFIX}" for i in range(count)]
-    return [f"{prefix}_{INDEX_FORMAT.format(i)}{OUTPUT_SUFFIX}" for i in range(count)]
-
-
 def _is_complete(prefix, per_packet):
     """Whether an earlier run completed the file with output prefix `prefix`.
 
@@ -278,25 +297,6 @@ def _is_complete(prefix, per_packet):
     if per_packet:
         return os.path.isfile(first)
     return os.path.isfile(prefix + OUTPUT_SUFFIX) or os.path.isfile(first)
-
-
-def _images_of(extractor, path, args, image_args):
-    """create_image_from_file(path, *args, *image_args) and the number of packets read.
-
-    The count (for the progress bar) needs the extractor's two steps, read and render; they are
-    the body of FIPExtractor.create_image_from_file (heifip/extractor.py), used when present.
-    The tests compare every command's output with create_image_from_file itself.
-    """
-    steps = ("_bind", "_read_file", "_create_matrix")
-    if all(hasattr(extractor, name) for name in steps):
-        (preprocessing_type, image_class, min_dim, max_dim, min_packets, max_packets,
-         _remove_duplicates) = args
-        bound = extractor._bind(image_class, image_args, {})
-        packets = extractor._read_file(path, preprocessing_type)
-        images = extractor._create_matrix(packets, image_class, bound, min_dim, max_dim,
-                                          min_packets, max_packets)
-        return images, len(packets)
-    return extractor.create_image_from_file(path, *args, *image_args), 0
 
 
 MANIFEST_SUFFIX = "_flows.tsv"
@@ -325,7 +325,7 @@ def _convert_sessions(job, settings):
         name += OUTPUT_SUFFIX
         if not lines:
             os.makedirs(os.path.dirname(job.prefix) or ".", exist_ok=True)
-        heifip.save_png(image, name)
+        heifip.save_png(image, name, *settings.png)
         lines.append("\t".join(str(v) for v in (
             os.path.basename(name), meta.index, meta.protocol_name, meta.src, meta.sport, meta.dst,
             meta.dport, meta.packets, meta.bytes, meta.first_timestamp_ns, meta.last_timestamp_ns,
@@ -340,36 +340,84 @@ def _convert_sessions(job, settings):
     return _Result(CONVERTED, images=len(lines), packets=packets)
 
 
-def _convert(job, settings):
-    """Convert one file (runs on a worker thread; the extractor's C work releases the GIL)."""
+# Files per worker task (a chunk, see _chunks): one task costs ~40 us of ThreadPoolExecutor
+# dispatch and GIL hand-overs, 4 % of a 1 ms file; 16 files make it a few tenths of a percent.
+CHUNK_FILES = 16
+
+
+def _chunks(jobs, settings):
+    """The worker tasks of a run: consecutive jobs, up to CHUNK_FILES of them, shrinking towards
+    the end (a quarter of what is left per thread) so that the threads finish together.  Whole
+    files (--packet-limit 0) and sessions go one per task: their size is unknown."""
+    if settings.sessions is not None or settings.packet_limit == 0:
+        for job in jobs:
+            yield [job]
+        return
+    start = 0
+    while start < len(jobs):
+        size = max(1, min(CHUNK_FILES, (len(jobs) - start) // (4 * settings.threads)))
+        yield jobs[start:start + size]
+        start += size
+
+
+def _convert_files(jobs, settings):
+    """Convert a chunk of files (on a worker thread): [(job, _Result)] in order.  The files
+    that need converting go to _write_images (or _convert_sessions, one per chunk)."""
     import heifip
-    if settings.cancel.is_set():
-        return _Result(CANCELLED)
+    results = {}
+    todo = []
+    for job in jobs:
+        if settings.cancel.is_set():
+            results[job.index] = _Result(CANCELLED)
+            continue
+        try:
+            done = MANIFEST_SUFFIX if settings.sessions is not None else None
+            if not settings.overwrite and (
+                    os.path.isfile(job.prefix + done) if done else
+                    _is_complete(job.prefix, settings.per_packet)):
+                results[job.index] = _Result(COMPLETE)
+            elif not job.explicit and not heifip.is_capture(job.path):
+                results[job.index] = _Result(NOT_CAPTURE, reason="not a capture")
+            elif settings.sessions is not None:
+                results[job.index] = _convert_sessions(job, settings)
+            else:
+                todo.append(job)
+        except Exception as exc:  # every failure of one file is reported, never fatal for the run
+            results[job.index] = _Result(FAILED, reason=_describe(exc))
+    if todo:
+        _write_images(todo, settings, results)
+    return [(job, results[job.index]) for job in jobs]
+
+
+def _write_images(jobs, settings, results):
+    """Images of `jobs` (--split file) into their files, in one C call (heifip._core
+    write_file_images: read, render, convert as FIPExtractor.save_image does, encode, write each
+    image atomically, a file's first image last); a _Result per job into `results`."""
+    from heifip import _core
+    from heifip.extractor import _warn_damage
+    extractor = settings.extractor
     try:
-        if settings.sessions is not None:
-            if not settings.overwrite and os.path.isfile(job.prefix + MANIFEST_SUFFIX):
-                return _Result(COMPLETE)
-            if not job.explicit and not heifip.is_capture(job.path):
-                return _Result(NOT_CAPTURE, reason="not a capture")
-            return _convert_sessions(job, settings)
-        if not settings.overwrite and _is_complete(job.prefix, settings.per_packet):
-            return _Result(COMPLETE)
-        if not job.explicit and not heifip.is_capture(job.path):
-            return _Result(NOT_CAPTURE, reason="not a capture")
-        images, packets = _images_of(settings.extractor, job.path, settings.args,
-                                     settings.image_args)
-        names = output_names(job.prefix, len(images), settings.per_packet)
-        if images:
-            os.makedirs(os.path.dirname(job.prefix) or ".", exist_ok=True)
-        for i in reversed(range(len(images))):   # index 0 last: it marks the file complete
-            if settings.cancel.is_set():
-                return _Result(CANCELLED)
-            # the values FIPExtractor.save_image writes (Markov p -> uint8(trunc(255 p))),
-            # written to a temporary file and renamed
-            heifip.save_png(images[i], names[i])
-        return _Result(CONVERTED, images=len(images), packets=packets)
-    except Exception as exc:  # every failure of one file is reported, never fatal for the run
-        return _Result(FAILED, reason=_describe(exc))
+        plan = extractor._plan(settings.args[0], settings.args[1], settings.image_args, {},
+                               settings.args[2:6])
+        if plan is None:   # only for limits the options' types exclude (_int64, --max-packets)
+            raise ValueError(f"limits out of range: {settings.args[2:6]}")
+        mode, image = plan
+        outcomes = _core.write_file_images(
+            [(job.path, job.prefix) for job in jobs], mode, extractor._anonymize,
+            extractor.seed, extractor.packet_limit, *image, settings.per_packet, *settings.png,
+            settings.cancel)
+    except Exception as exc:   # arguments no file can be converted with
+        outcomes = [exc] * len(jobs)
+    for job, outcome in zip(jobs, outcomes):
+        if outcome is None:
+            results[job.index] = _Result(CANCELLED)
+        elif isinstance(outcome, BaseException):
+            results[job.index] = _Result(FAILED, reason=_describe(outcome))
+        else:
+            images, packets, damage = outcome
+            if damage is not None:
+                _warn_damage(job.path, damage, stacklevel=2)
+            results[job.index] = _Result(CONVERTED, images=images, packets=packets)
 
 
 def _describe(exc):
@@ -533,26 +581,26 @@ def _run(ns, stdout, stderr):
         executor = ThreadPoolExecutor(max_workers=ns.num_threads, thread_name_prefix="fip")
         pending = {}
         try:
-            queue = iter(jobs)
+            queue = _chunks(jobs, settings)
             window = 4 * ns.num_threads   # bounded look-ahead: memory does not grow with the tree
             exhausted = False
             while True:
                 while not exhausted and len(pending) < window:
-                    job = next(queue, None)
-                    if job is None:
+                    chunk = next(queue, None)
+                    if chunk is None:
                         exhausted = True
                         break
-                    pending[executor.submit(_convert, job, settings)] = job
+                    pending[executor.submit(_convert_files, chunk, settings)] = chunk
                 if not pending:
                     break
                 finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    job = pending.pop(future)
-                    result = future.result()
-                    results[job.index] = result
-                    reporter.advance(result)
-                    if result.state == NOT_CAPTURE:
-                        reporter.note(f"skipped {job.path}: {result.reason}")
+                    del pending[future]
+                    for job, result in future.result():
+                        results[job.index] = result
+                        reporter.advance(result)
+                        if result.state == NOT_CAPTURE:
+                            reporter.note(f"skipped {job.path}: {result.reason}")
                 reporter.flush_warnings()
                 reporter.draw()
         except KeyboardInterrupt:
@@ -565,9 +613,9 @@ def _run(ns, stdout, stderr):
                 stderr.write("fip: interrupted\n")
                 stderr.flush()
                 os._exit(EXIT_INTERRUPTED)
-            for future, job in pending.items():
+            for future in pending:
                 if future.done() and not future.cancelled():
-                    results[job.index] = future.result()
+                    results.update((job.index, result) for job, result in future.result())
         finally:
             executor.shutdown(wait=True)
             reporter.flush_warnings()

@@ -453,6 +453,131 @@ def test_explicit_non_capture_fails_with_reason(tree, tmp_path):
     assert not (tmp_path / "out").exists() or outputs(tmp_path / "out") == []
 
 
+def test_chunks_shrink_towards_the_end_and_keep_whole_files_alone():
+    from heifip import cli
+
+    class Settings:
+        sessions, packet_limit, threads = None, 64, 1
+
+    jobs = list(range(40))
+    settings = Settings()
+    sizes = [len(chunk) for chunk in cli._chunks(jobs, settings)]
+    # a quarter of what is left per thread, at most CHUNK_FILES: 40 // 4 = 10, 30 // 4 = 7, ...
+    assert sizes == [10, 7, 5, 4, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1]
+    assert [j for chunk in cli._chunks(jobs, settings) for j in chunk] == jobs
+    settings.threads = 2
+    sizes = [len(chunk) for chunk in cli._chunks(list(range(210)), settings)]
+    assert sizes[:6] == [16] * 6 and max(sizes) == cli.CHUNK_FILES == 16
+    assert sum(sizes) == 210 and sizes[-8:] == [1] * 8
+    settings.packet_limit = 0          # whole files: any size, one per task
+    assert [len(c) for c in cli._chunks(jobs, settings)] == [1] * 40
+    settings.packet_limit, settings.sessions = 64, {}
+    assert [len(c) for c in cli._chunks(jobs, settings)] == [1] * 40
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    """70 captures (chunks of several files) among non-captures, in two folders."""
+    root = tmp_path_factory.mktemp("many")
+    (root / "x").mkdir()
+    for i in range(70):
+        frames = tcp_flow(1 + i % 6, start=i) + [udp_frame(i)] * (i % 2)
+        (root / ("x" if i % 3 else ".") / f"f{i:02d}.pcap").write_bytes(pcap_bytes(frames))
+    (root / "x" / "notes.txt").write_text("not a capture\n")
+    return root
+
+
+@pytest.mark.parametrize("command", ["packet", "markov-flow", "flow-tiled-fixed"])
+def test_many_files_in_chunks_match_the_api_for_any_thread_count(many, tmp_path, command):
+    rels = sorted(str(p.relative_to(many)) for p in many.rglob("*.pcap"))
+    options = ["--anonymize", "zero"]
+    expected = expected_outputs(many, rels, command, options)
+    images = len(expected)
+    for threads in ("1", "3"):
+        out = tmp_path / f"out{threads}"
+        result = fip("extract", command, "-r", many, "-w", out, "-t", threads, *options)
+        assert result.returncode == 0, result.stderr
+        assert f"70 converted ({images} images), 1 not a capture, 0 failed" in result.stderr
+        assert_outputs_equal(out, expected)
+    again = fip("extract", command, "-r", many, "-w", tmp_path / "out1", "-t", "2", *options)
+    assert "0 converted (0 images), 70 already complete, 1 not a capture" in again.stderr
+
+
+@pytest.mark.parametrize("level, name, value", [(1, "none", 0), (9, "paeth", 4),
+                                                (6, "adaptive", -1), (0, "sub", 1)])
+def test_png_level_and_filter_options_give_those_bytes(tree, tmp_path, level, name, value):
+    from heifip import _core
+    out = tmp_path / "out"
+    options = ["--dim", "16", "--cols", "2", "--anonymize", "zero"]
+    result = fip("extract", "flow-tiled-fixed", "-r", tree, "-w", out, "-q", "--png-level",
+                 str(level), "--png-filter", name, *options)
+    assert result.returncode == 0, result.stderr
+    expected = expected_outputs(tree, CAPTURES, "flow-tiled-fixed", options[:-2])
+    assert_outputs_equal(out, expected)
+    for rel, pixels in expected.items():   # the very bytes our encoder gives at those settings
+        assert (out / rel).read_bytes() == _core.encode_png(pixels, level, value), rel
+    default = tmp_path / "default"
+    fip("extract", "flow-tiled-fixed", "-r", tree, "-w", default, "-q", *options)
+    for rel, pixels in expected.items():
+        assert (default / rel).read_bytes() == _core.encode_png(pixels, 1, 0), rel
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--png-level", "13"], "--png-level: must be in 0 .. 12, got 13"),
+    (["--png-level", "-1"], "--png-level: must be in 0 .. 12, got -1"),
+    (["--png-filter", "best"], "--png-filter: invalid choice: 'best'"),
+    (["--max-packets", "-1"], "--max-packets: must not be negative, got -1"),
+    (["--min-packets", str(2 ** 63)], "--min-packets: must be a 64-bit integer"),
+])
+def test_png_and_limit_usage_errors(tree, tmp_path, args, message):
+    result = fip("extract", "flow", "-r", tree, "-w", tmp_path / "out", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_image_leaves_its_file_incomplete_and_names_it(tree, tmp_path):
+    out = tmp_path / "out"
+    blocker = out / "a.pcap_00002_processed.png"   # a folder where image 2 of a.pcap must go
+    blocker.mkdir(parents=True)
+    result = fip("extract", "packet", "-r", tree, "-w", out, "--anonymize", "zero")
+    assert result.returncode == 1
+    failed = re.findall(r"^  (.+?): (\w+Error.*)$", result.stderr, re.M)
+    assert failed == [(str(tree / "a.pcap"), f"IsADirectoryError: Is a directory: {blocker}")]
+    names = outputs(out)
+    assert "a.pcap_00003_processed.png" in names and "a.pcap_00004_processed.png" in names
+    assert "a.pcap_00000_processed.png" not in names and "a.pcap_00001_processed.png" not in names
+    assert "b.pcap_00000_processed.png" in names   # the other files are complete
+    blocker.rmdir()
+    rerun = fip("extract", "packet", "-r", tree, "-w", out, "--anonymize", "zero")
+    assert rerun.returncode == 0, rerun.stderr
+    assert "1 converted (5 images), 4 already complete" in rerun.stderr
+    assert_outputs_equal(out, expected_outputs(tree, CAPTURES, "packet", []))
+
+
+def test_write_file_images_arguments():
+    from heifip import _core
+    from heifip.errors import ImageParameterError
+    common = (_core.PREPROCESS_NONE, _core.ANONYMIZE_ZERO, 0, 64, _core.IMAGE_PACKET)
+    with pytest.raises(TypeError, match="item 0: expected a \\(path, prefix\\) pair"):
+        _core.write_file_images(["a.pcap"], *common)
+    with pytest.raises(TypeError, match="cancel must be a heifip._core.Cancel or None"):
+        _core.write_file_images([], *common, cancel=object())
+    with pytest.raises(ImageParameterError, match="compression level must be 0..12, got 13"):
+        _core.write_file_images([], *common, level=13)
+    with pytest.raises(TypeError, match="Cancel\\(\\) takes no arguments"):
+        _core.Cancel(1)
+    cancel = _core.Cancel()
+    assert cancel.is_set() is False
+    cancel.set()
+    assert cancel.is_set() is True
+    assert _core.write_file_images([("x.pcap", "/nonexistent/x")] * 2, *common,
+                                   cancel=cancel) == [None, None]
+    missing = _core.write_file_images([("/nonexistent/x.pcap", "/nonexistent/x")], *common)
+    assert isinstance(missing[0], FileNotFoundError)
+    assert missing[0].filename == "/nonexistent/x.pcap"
+
+
 def test_one_failing_file_does_not_stop_the_others(tree, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
