@@ -510,6 +510,8 @@ hf_status hf_png_write_file_atomic_ex(const char *path, const uint8_t *bytes, si
                                        : "cannot create the temporary output file";
         if (!saved_errno) saved_errno = errno;
         hf_free(temp_path);
+        if (saved_errno == ENOMEM)
+            return hf_error_set(error, HF_NOMEM, -1, -1, "png: out of memory");
         return os_error(error, saved_errno, what);
     }
 

@@ -286,15 +286,19 @@ class _Result:
         self.reason = reason
 
 
-def _is_complete(prefix, per_packet):
-    """Whether an earlier run completed the file with output prefix `prefix`.
+def _is_complete(job, settings):
+    """Whether an earlier run completed `job`.
 
-    A file's images are written last to first, each atomically, so its first image exists only
-    once all of them do: ``<prefix>_00000_processed.png``, or for flow commands their single
-    ``<prefix>_processed.png`` (the numbered form when a file yields several flow images).
+    A file's images are written last to first, each atomically (job.h: hf_job_write_files), so
+    its first image exists only once all of them do: ``<prefix>_00000_processed.png``, or for
+    flow commands their single ``<prefix>_processed.png`` (the numbered form when a file yields
+    several flow images).  Sessions (_convert_sessions): the manifest, written last.
     """
+    prefix = job.prefix
+    if settings.sessions is not None:
+        return os.path.isfile(prefix + MANIFEST_SUFFIX)
     first = f"{prefix}_{INDEX_FORMAT.format(0)}{OUTPUT_SUFFIX}"
-    if per_packet:
+    if settings.per_packet:
         return os.path.isfile(first)
     return os.path.isfile(prefix + OUTPUT_SUFFIX) or os.path.isfile(first)
 
@@ -371,10 +375,7 @@ def _convert_files(jobs, settings):
             results[job.index] = _Result(CANCELLED)
             continue
         try:
-            done = MANIFEST_SUFFIX if settings.sessions is not None else None
-            if not settings.overwrite and (
-                    os.path.isfile(job.prefix + done) if done else
-                    _is_complete(job.prefix, settings.per_packet)):
+            if not settings.overwrite and _is_complete(job, settings):
                 results[job.index] = _Result(COMPLETE)
             elif not job.explicit and not heifip.is_capture(job.path):
                 results[job.index] = _Result(NOT_CAPTURE, reason="not a capture")
@@ -579,7 +580,7 @@ def _run(ns, stdout, stderr):
         warnings.simplefilter("always")
         warnings.showwarning = reporter.showwarning
         executor = ThreadPoolExecutor(max_workers=ns.num_threads, thread_name_prefix="fip")
-        pending = {}
+        pending = set()   # futures of the chunks submitted and not yet reported
         try:
             queue = _chunks(jobs, settings)
             window = 4 * ns.num_threads   # bounded look-ahead: memory does not grow with the tree
@@ -590,12 +591,12 @@ def _run(ns, stdout, stderr):
                     if chunk is None:
                         exhausted = True
                         break
-                    pending[executor.submit(_convert_files, chunk, settings)] = chunk
+                    pending.add(executor.submit(_convert_files, chunk, settings))
                 if not pending:
                     break
                 finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    del pending[future]
+                    pending.discard(future)
                     for job, result in future.result():
                         results[job.index] = result
                         reporter.advance(result)

@@ -637,6 +637,14 @@ static void test_make_dirs(void)
     struct stat st;
     CHECK(stat(sub, &st) == 0 && S_ISDIR(st.st_mode));
     CHECK_EQ_INT(st.st_mode & 0777, 0777 & ~mask);
+    /* out of memory while making them: HF_NOMEM, nothing made */
+    snprintf(path, sizeof path, "%s/m/x.png", directory);
+    hf_alloc_fail_after(1);   /* the temporary name is allocated, the directory copy is not */
+    CHECK_EQ_INT(hf_png_write_file_atomic_ex(path, (const uint8_t *)"m", 1,
+                                             HF_PNG_WRITE_MAKE_DIRS, &error), HF_NOMEM);
+    hf_alloc_fail_after(-1);
+    snprintf(sub, sizeof sub, "%s/m", directory);
+    CHECK(access(sub, F_OK) != 0);
     /* existing directories are fine; a file where a directory must go is ENOTDIR */
     snprintf(path, sizeof path, "%s/a/b/y.png", directory);
     CHECK_EQ_INT(hf_png_write_file_atomic_ex(path, (const uint8_t *)"y", 1,
@@ -655,6 +663,7 @@ static void test_make_dirs(void)
     unlink(path);
     snprintf(path, sizeof path, "%s/a/b/y.png", directory);
     unlink(path);
+    snprintf(sub, sizeof sub, "%s/a/b/c", directory);
     rmdir(sub);
     snprintf(sub, sizeof sub, "%s/a/b", directory);
     rmdir(sub);
