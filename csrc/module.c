@@ -612,9 +612,17 @@ static PyObject *array_of_image(hf_image *image)
     return array;
 }
 
-/* (list of arrays, damage, packets) of one file's images: damage None or (record_index,
- * byte_offset, reason, packets read), packets the packets read (kept or counted, as fip's
- * progress counts them); consumes the pixels it hands over. */
+/* None for an intact file, else its damage as (record_index, byte_offset, reason, packets
+ * read). */
+static PyObject *damage_object(const hf_error *damage, size_t packets)
+{
+    if (damage->status == HF_OK) return Py_NewRef(Py_None);
+    return Py_BuildValue("(LLsn)", (long long)damage->record_index,
+                         (long long)damage->byte_offset, damage->reason, (Py_ssize_t)packets);
+}
+
+/* (list of arrays, damage) of one file's images (damage_object); consumes the pixels it hands
+ * over. */
 static PyObject *file_images(hf_image_list *images, const hf_error *damage, size_t packets)
 {
     PyObject *list = PyList_New((Py_ssize_t)images->count);
@@ -624,12 +632,9 @@ static PyObject *file_images(hf_image_list *images, const hf_error *damage, size
         if (array == NULL) { Py_DECREF(list); return NULL; }
         PyList_SET_ITEM(list, (Py_ssize_t)i, array);
     }
-    PyObject *damage_obj = damage->status == HF_OK
-        ? Py_NewRef(Py_None)
-        : Py_BuildValue("(LLsn)", (long long)damage->record_index, (long long)damage->byte_offset,
-                        damage->reason, (Py_ssize_t)packets);
+    PyObject *damage_obj = damage_object(damage, packets);
     if (damage_obj == NULL) { Py_DECREF(list); return NULL; }
-    return Py_BuildValue("(NNn)", list, damage_obj, (Py_ssize_t)packets);   /* steals both */
+    return Py_BuildValue("(NN)", list, damage_obj);   /* steals both */
 }
 
 /* Shared arguments of extract_file/extract_files after the path(s). */
@@ -657,7 +662,7 @@ static int extract_setup(const extract_args *a, hf_job_config *config, hf_image_
 }
 
 /* extract_file(path, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols,
- *              min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage, packets):
+ *              min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage):
  * read_file + render in one call and one GIL release, keeping only the packets and bytes the
  * image can use (job.h: hf_job_extract_file). */
 static PyObject *extract_file(PyObject *module, PyObject *args, PyObject *kwargs)
@@ -719,7 +724,7 @@ static PyObject *core_exception(PyObject *module, hf_status status, const hf_err
 }
 
 /* extract_files(paths, mode, ..., max_packets, threads=1) -> list, per file in order either
- * (list of arrays, damage, packets) or the exception object extract_file would have raised.
+ * (list of arrays, damage) or the exception object extract_file would have raised.
  * All files run in one GIL release on `threads` C worker threads (job.h: hf_job_extract_files). */
 static PyObject *extract_files(PyObject *module, PyObject *args, PyObject *kwargs)
 {
@@ -901,11 +906,7 @@ static PyObject *write_file_images(PyObject *module, PyObject *args, PyObject *k
         const hf_written_file *r = &results[i];
         PyObject *item;
         if (r->status == HF_OK) {
-            PyObject *damage = r->damage.status == HF_OK
-                ? Py_NewRef(Py_None)
-                : Py_BuildValue("(LLsn)", (long long)r->damage.record_index,
-                                (long long)r->damage.byte_offset, r->damage.reason,
-                                (Py_ssize_t)r->packets);
+            PyObject *damage = damage_object(&r->damage, r->packets);
             item = damage ? Py_BuildValue("(nnN)", (Py_ssize_t)r->images, (Py_ssize_t)r->packets,
                                           damage) : NULL;
         } else if (r->status == HF_INTERRUPTED) {
@@ -1891,11 +1892,11 @@ static PyMethodDef module_methods[] = {
      "render_packets(packets, kind, dim, fill, auto_dim, append, cols) -> array"},
     {"extract_file", (PyCFunction)(void (*)(void))extract_file, METH_VARARGS | METH_KEYWORDS,
      "extract_file(path, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols, "
-     "min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage, packets)"},
+     "min_dim, max_dim, min_packets, max_packets) -> (list of arrays, damage)"},
     {"extract_files", (PyCFunction)(void (*)(void))extract_files, METH_VARARGS | METH_KEYWORDS,
      "extract_files(paths, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, cols, "
-     "min_dim, max_dim, min_packets, max_packets, threads=1) -> list of (arrays, damage, packets) "
-     "or exception objects"},
+     "min_dim, max_dim, min_packets, max_packets, threads=1) -> list of (arrays, damage) or "
+     "exception objects"},
     {"write_file_images", (PyCFunction)(void (*)(void))write_file_images,
      METH_VARARGS | METH_KEYWORDS,
      "write_file_images(items, mode, anonymize, seed, limit, kind, dim, fill, auto_dim, append, "

@@ -14,7 +14,7 @@ as heifip 1.1.1's ``fip`` does (reference-semantics.md §5), minus its failures 
 
 Python stays thin here (docs/style.md §7): this module parses arguments, walks folders, schedules
 files on threads and reports.  Reading, rendering and PNG writing of a chunk of files is one C
-call (``heifip._core.write_file_images``; sessions: ``heifip.extract`` and ``heifip.save_png``)
+call (``FIPExtractor._write_image_files``; sessions: ``heifip.extract`` and ``heifip.save_png``)
 that releases the GIL, so ``-t N`` runs N chunks at once.  Every image is written to a temporary
 name and renamed (by the writer), so an interrupted run never leaves a half-written PNG.  The user
 documentation is docs/cli.md.
@@ -391,21 +391,13 @@ def _convert_files(jobs, settings):
 
 
 def _write_images(jobs, settings, results):
-    """Images of `jobs` (--split file) into their files, in one C call (heifip._core
-    write_file_images: read, render, convert as FIPExtractor.save_image does, encode, write each
-    image atomically, a file's first image last); a _Result per job into `results`."""
-    from heifip import _core
-    from heifip.extractor import _warn_damage
-    extractor = settings.extractor
+    """Images of `jobs` (--split file) into their files, in one C call
+    (FIPExtractor._write_image_files: read, render, convert as save_image does, encode, write
+    each image atomically, a file's first image last); a _Result per job into `results`."""
     try:
-        plan = extractor._plan(settings.args[0], settings.args[1], settings.image_args, {},
-                               settings.args[2:6])
-        if plan is None:   # only for limits the options' types exclude (_int64, --max-packets)
-            raise ValueError(f"limits out of range: {settings.args[2:6]}")
-        mode, image = plan
-        outcomes = _core.write_file_images(
-            [(job.path, job.prefix) for job in jobs], mode, extractor._anonymize,
-            extractor.seed, extractor.packet_limit, *image, settings.per_packet, *settings.png,
+        outcomes = settings.extractor._write_image_files(
+            [(job.path, job.prefix) for job in jobs], settings.args[0], settings.args[1],
+            settings.image_args, settings.args[2:6], settings.per_packet, settings.png,
             settings.cancel)
     except Exception as exc:   # arguments no file can be converted with
         outcomes = [exc] * len(jobs)
@@ -415,9 +407,7 @@ def _write_images(jobs, settings, results):
         elif isinstance(outcome, BaseException):
             results[job.index] = _Result(FAILED, reason=_describe(outcome))
         else:
-            images, packets, damage = outcome
-            if damage is not None:
-                _warn_damage(job.path, damage, stacklevel=2)
+            images, packets = outcome
             results[job.index] = _Result(CONVERTED, images=images, packets=packets)
 
 

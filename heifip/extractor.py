@@ -110,7 +110,7 @@ class FIPExtractor:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _read_file(self, input_file, preprocessing_type, stacklevel=4):
+    def _read_file(self, input_file, preprocessing_type):
         mode = preprocess_mode(preprocessing_type)
         path = os.fspath(input_file)
         if os.path.isdir(path):
@@ -119,7 +119,7 @@ class FIPExtractor:
         packets = _core.read_file(path, mode, self._anonymize, self.seed, self.packet_limit,
                                   bool(seen))
         if packets.damage is not None:
-            _warn_damage(path, packets.damage, stacklevel=stacklevel, count=len(packets))
+            _warn_damage(path, packets.damage, stacklevel=4, count=len(packets))
         if seen:
             # 1.1.1's read_packets_file drops packets already in hash_dict but never adds (§2.8)
             packets = packets.select([i for i in range(len(packets)) if packets.key(i) not in seen])
@@ -156,16 +156,20 @@ class FIPExtractor:
                                image_type=PacketImage, min_image_dim=0, max_image_dim=0,
                                min_packets_per_flow=0, max_packets_per_flow=0,
                                remove_duplicates=False, *args, **image_arguments):
-        limits = (min_image_dim, max_image_dim, min_packets_per_flow, max_packets_per_flow)
-        plan = self._plan(preprocessing_type, image_type, args, image_arguments, limits)
+        plan = self._plan(preprocessing_type, image_type, args, image_arguments,
+                          (min_image_dim, max_image_dim, min_packets_per_flow, max_packets_per_flow))
         if plan is None or self.processor.hash_dict:
-            return self._two_steps(input_file, preprocessing_type, image_type, args,
-                                   image_arguments, limits, stacklevel=5)[0]
+            # de-duplication against hash_dict, or limits that raise: 1.1.1's order of steps
+            packets = self._read_file(input_file, preprocessing_type)
+            return self._create_matrix(packets, image_type, self._bind(image_type, args,
+                                                                       image_arguments),
+                                       min_image_dim, max_image_dim, min_packets_per_flow,
+                                       max_packets_per_flow)
         # One C call: read + render, GIL released, only the packets/bytes the image can use kept
         # (a directory is IsADirectoryError from C, as os.path.isdir made it before).
         mode, image = plan
-        images, damage, _ = _core.extract_file(input_file, mode, self._anonymize, self.seed,
-                                               self.packet_limit, *image)
+        images, damage = _core.extract_file(input_file, mode, self._anonymize, self.seed,
+                                            self.packet_limit, *image)
         if damage is not None:
             _warn_damage(os.fspath(input_file), damage, stacklevel=3)
         return images
@@ -188,30 +192,22 @@ class FIPExtractor:
         result list.  With a non-empty ``processor.hash_dict`` (de-duplication, §2.8) the files
         are processed one by one, in order, as by the loop.
         """
-        limits = (min_image_dim, max_image_dim, min_packets_per_flow, max_packets_per_flow)
-        return [outcome if isinstance(outcome, BaseException) else outcome[0]
-                for outcome in self._images_of_files(input_files, preprocessing_type, image_type,
-                                                     args, image_arguments, limits, threads,
-                                                     errors, stacklevel=4)]
-
-    def _images_of_files(self, input_files, preprocessing_type, image_type, args, image_arguments,
-                         limits, threads, errors, stacklevel):
-        """The work of create_images_from_files: per file in order, (images, packets read) or
-        (errors="return") its exception.  fip (heifip/cli.py) calls it for the packet count of
-        its progress line.  `stacklevel` of the damage warnings, as seen from here."""
         if errors not in ("raise", "return"):
             raise ValueError(f"errors must be 'raise' or 'return', not {errors!r}")
         threads = operator.index(threads)
         if threads < 1:
             raise ValueError(f"threads must be >= 1, not {threads}")
-        plan = self._plan(preprocessing_type, image_type, args, image_arguments, limits)
+        plan = self._plan(preprocessing_type, image_type, args, image_arguments,
+                          (min_image_dim, max_image_dim, min_packets_per_flow, max_packets_per_flow))
         files = list(input_files)
-        results = []
         if plan is None or self.processor.hash_dict:
+            results = []
             for f in files:
                 try:
-                    results.append(self._two_steps(f, preprocessing_type, image_type, args,
-                                                   image_arguments, limits, stacklevel + 2))
+                    results.append(self.create_image_from_file(
+                        f, preprocessing_type, image_type, min_image_dim, max_image_dim,
+                        min_packets_per_flow, max_packets_per_flow, remove_duplicates, *args,
+                        **image_arguments))
                 except Exception as exc:
                     if errors == "raise":
                         raise
@@ -220,27 +216,43 @@ class FIPExtractor:
         mode, image = plan
         outcomes = _core.extract_files(files, mode, self._anonymize, self.seed, self.packet_limit,
                                        *image, threads)
+        results = []
         for f, outcome in zip(files, outcomes):
             if isinstance(outcome, BaseException):
                 if errors == "raise":
                     raise outcome
                 results.append(outcome)
                 continue
-            images, damage, packets = outcome
+            images, damage = outcome
             if damage is not None:
-                _warn_damage(os.fspath(f), damage, stacklevel=stacklevel)
-            results.append((images, packets))
+                _warn_damage(os.fspath(f), damage, stacklevel=3)
+            results.append(images)
         return results
 
-    def _two_steps(self, input_file, preprocessing_type, image_type, args, image_arguments, limits,
-                   stacklevel):
-        """1.1.1's order of steps (read, then __create_matrix): for de-duplication against
-        hash_dict, and for limits that raise only after the file was read.  (images, packets
-        read); `stacklevel` of the damage warning, as seen from _read_file."""
-        packets = self._read_file(input_file, preprocessing_type, stacklevel)
-        images = self._create_matrix(packets, image_type,
-                                     self._bind(image_type, args, image_arguments), *limits)
-        return images, len(packets)
+    def _write_image_files(self, items, preprocessing_type, image_type, args, limits, numbered,
+                           png, cancel):
+        """fip's conversion (heifip/cli.py): for (capture, output prefix) items, the images
+        create_image_from_file gives, each written as save_image writes it (job.h:
+        hf_job_write_files), in one C call.  Per item (images, packets read), the exception, or
+        None when `cancel` (a _core.Cancel) stopped the call first; damage warnings as
+        create_image_from_file issues them.  Not for de-duplication (fip's extractor has an
+        empty hash_dict) nor for limits that fail only after reading (fip's option types
+        exclude them): ValueError."""
+        plan = self._plan(preprocessing_type, image_type, args, {}, limits)
+        if plan is None or self.processor.hash_dict:
+            raise ValueError(f"no one-call conversion for the limits {limits} or with hash_dict")
+        mode, image = plan
+        outcomes = _core.write_file_images(items, mode, self._anonymize, self.seed,
+                                           self.packet_limit, *image, numbered, *png, cancel)
+        results = []
+        for (path, _), outcome in zip(items, outcomes):
+            if isinstance(outcome, tuple):
+                images, packets, damage = outcome
+                if damage is not None:
+                    _warn_damage(os.fspath(path), damage, stacklevel=3)
+                outcome = (images, packets)
+            results.append(outcome)
+        return results
 
     #: The name the heiFIP README uses.
     create_image = create_image_from_file
